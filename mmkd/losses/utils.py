@@ -1,0 +1,174 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Helpers shared by the mmkd losses: reduction, dtype policy, input checks.
+
+This is the single copy of ``weight_reduce_loss`` in mmkd; every registered
+loss reduces its per-sample values through it.
+"""
+import contextlib
+from typing import Iterator, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def check_reduction(reduction: Optional[str],
+                    allow_none: bool = False) -> None:
+    """Raise a ``ValueError`` unless ``reduction`` is a valid option.
+
+    Args:
+        reduction (str, optional): One of ``'none'``, ``'mean'``, ``'sum'``.
+        allow_none (bool): Whether ``None`` (no override) is accepted.
+            Defaults to False.
+    """
+    if reduction is None and allow_none:
+        return
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'reduction must be one of {REDUCTIONS}, '
+                         f'got {reduction!r}')
+
+
+def weight_reduce_loss(loss: Tensor,
+                       weight: Optional[Tensor] = None,
+                       reduction: str = 'mean',
+                       avg_factor: Optional[float] = None) -> Tensor:
+    """Weight and reduce a per-sample loss.
+
+    Follows mmdet's convention: ``weight`` multiplies first; with
+    ``avg_factor`` and ``'mean'`` the result is ``sum / avg_factor``.
+    An empty loss reduces to a zero that stays in the autograd graph
+    (DDP-safe), never to NaN.
+
+    Args:
+        loss (torch.Tensor): Per-sample loss of shape (N, ).
+        weight (torch.Tensor, optional): Per-sample weight, broadcastable
+            to ``loss``. Defaults to None.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+            Defaults to ``'mean'``.
+        avg_factor (float, optional): Divisor of the summed loss for
+            ``'mean'``. Defaults to None.
+
+    Returns:
+        torch.Tensor: The reduced loss (a scalar unless ``'none'``).
+    """
+    check_reduction(reduction)
+    if weight is not None:
+        if weight.dim() > loss.dim():
+            raise ValueError(
+                f'weight has shape {tuple(weight.shape)} but the loss has '
+                f'shape {tuple(loss.shape)}; pass one weight per sample')
+        loss = loss * weight.to(loss.dtype)
+    if reduction == 'none':
+        return loss
+    if loss.numel() == 0:
+        return loss.sum() * 0
+    if avg_factor is None:
+        return loss.mean() if reduction == 'mean' else loss.sum()
+    if reduction == 'sum':
+        raise ValueError('avg_factor can not be used with reduction="sum"; '
+                         'use reduction="mean" or drop avg_factor')
+    eps = torch.finfo(loss.dtype).eps
+    return loss.sum() / (avg_factor + eps)
+
+
+def compute_dtype(*tensors: Tensor) -> torch.dtype:
+    """The dtype losses compute in: float64 if any input is, else float32.
+
+    Args:
+        *tensors (torch.Tensor): The inputs.
+
+    Returns:
+        torch.dtype: ``torch.float64`` or ``torch.float32``.
+    """
+    if any(t.dtype == torch.float64 for t in tensors):
+        return torch.float64
+    return torch.float32
+
+
+@contextlib.contextmanager
+def autocast_disabled(device: torch.device) -> Iterator[None]:
+    """Context manager that turns autocast off on ``device``.
+
+    Args:
+        device (torch.device): Device whose autocast is disabled.
+    """
+    if torch.amp.is_autocast_available(device.type):
+        with torch.autocast(device_type=device.type, enabled=False):
+            yield
+    else:
+        yield
+
+
+def check_positive(name: str, value: float) -> None:
+    """Raise a ``ValueError`` unless ``value`` is a positive number."""
+    if not value > 0:
+        raise ValueError(f'{name} must be > 0, got {value!r}')
+
+
+def check_iters(name: str, value: int) -> None:
+    """Raise a ``ValueError`` unless ``value`` is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{name} must be a positive integer, '
+                         f'got {value!r}')
+
+
+def check_logits_pair(student_logits: Tensor, teacher_logits: Tensor) -> None:
+    """Check that student and teacher logits are [N, n] of the same shape.
+
+    Args:
+        student_logits (torch.Tensor): Student logits.
+        teacher_logits (torch.Tensor): Teacher logits.
+    """
+    if student_logits.dim() != 2:
+        raise ValueError('student_logits must have shape [N, num_classes], '
+                         f'got {tuple(student_logits.shape)}; flatten extra '
+                         'dimensions into N first')
+    if student_logits.shape != teacher_logits.shape:
+        raise ValueError(
+            f'student_logits has shape {tuple(student_logits.shape)} but '
+            f'teacher_logits has shape {tuple(teacher_logits.shape)}; both '
+            'must score the same samples over the same classes (run the '
+            "teacher's head on the student's samples, or add a projector "
+            'mapping the student logits to the teacher classes)')
+
+
+def check_labels(labels: Tensor, num_samples: int, num_classes: int) -> Tensor:
+    """Validate class labels and return them as int64 indices of shape [N].
+
+    Args:
+        labels (torch.Tensor): Class indices of shape (N, ), or soft /
+            one-hot scores of shape (N, num_classes), which are reduced with
+            ``argmax`` as in the official WKD code.
+        num_samples (int): N, the number of logit rows.
+        num_classes (int): Width of the logits.
+
+    Returns:
+        torch.Tensor: int64 labels of shape (N, ).
+    """
+    if labels.dim() == 2 and tuple(labels.shape) == (num_samples,
+                                                     num_classes):
+        labels = labels.argmax(dim=1)
+    if labels.dim() != 1 or labels.shape[0] != num_samples:
+        raise ValueError(
+            f'labels must have shape ({num_samples},) (class indices) or '
+            f'({num_samples}, {num_classes}) (scores), got '
+            f'{tuple(labels.shape)}')
+    if labels.is_floating_point() or labels.is_complex() or \
+            labels.dtype == torch.bool:
+        raise TypeError(f'labels must be integer class indices, got dtype '
+                        f'{labels.dtype}; pass labels.long()')
+    if labels.numel() > 0:
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= num_classes:
+            raise ValueError(
+                f'labels must lie in [0, {num_classes - 1}] for '
+                f'{num_classes} classes, got values in [{low}, {high}]; '
+                'detection labels use num_classes for the background, so '
+                'the logits need num_classes + 1 columns')
+    return labels.long()
+
+
+def shape_str(shape: Sequence[int]) -> str:
+    """Format a shape as ``(a, b, c)``."""
+    return str(tuple(int(s) for s in shape))

@@ -1,0 +1,253 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""WKD-F: Gaussian Wasserstein feature distillation (Lv et al., 2024)."""
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from mmkd.registry import MODELS
+from .gaussian_wasserstein import check_covariance, gaussian_wasserstein_terms
+from .utils import (autocast_disabled, check_reduction, compute_dtype,
+                    shape_str, weight_reduce_loss)
+
+
+def grid_cell_bounds(size: int, grid: int) -> Tuple[list, list]:
+    """Adaptive-pooling cell boundaries along one axis.
+
+    Cell ``i`` covers ``[floor(i * size / grid), ceil((i + 1) * size /
+    grid))``; neighbouring cells may overlap.
+
+    Args:
+        size (int): Length of the axis.
+        grid (int): Number of cells.
+
+    Returns:
+        tuple[list[int], list[int]]: Start and (exclusive) end of each cell.
+    """
+    starts = [(i * size) // grid for i in range(grid)]
+    ends = [-((-(i + 1) * size) // grid) for i in range(grid)]
+    return starts, ends
+
+
+def _axis_index(size: int, grid: int,
+                device: torch.device) -> Tuple[Tensor, Tensor]:
+    """Padded position index (grid, k) and validity mask of each cell."""
+    starts, ends = grid_cell_bounds(size, grid)
+    width = max(e - s for s, e in zip(starts, ends))
+    offsets = torch.arange(width, device=device)
+    start = torch.tensor(starts, device=device)[:, None]
+    end = torch.tensor(ends, device=device)[:, None]
+    index = start + offsets
+    return index.clamp(max=size - 1), index < end
+
+
+def _grid_cells(feat: Tensor, grid: int) -> Tuple[Tensor, Tensor]:
+    """Gather the G x G cells of (B, C, H, W) maps into a padded tensor.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: Cell values (B, G*G, C, L) with
+        L the largest cell size (padding repeats valid positions) and the
+        validity mask (G*G, L).
+    """
+    num, channels, height, width = feat.shape
+    index_h, valid_h = _axis_index(height, grid, feat.device)
+    index_w, valid_w = _axis_index(width, grid, feat.device)
+    # (B, C, G, kh, W) -> (B, C, G, kh, G, kw)
+    cells = feat[:, :, index_h][..., index_w]
+    cells = cells.permute(0, 2, 4, 1, 3, 5)  # (B, G, G, C, kh, kw)
+    cells = cells.reshape(num, grid * grid, channels,
+                          index_h.shape[1] * index_w.shape[1])
+    valid = valid_h[:, None, :, None] & valid_w[None, :, None, :]
+    return cells, valid.reshape(grid * grid, -1)
+
+
+def _cell_statistics(feat: Tensor, grid: int, eps: float,
+                     covariance: str) -> Tuple[Tensor, Tensor]:
+    """Per-cell channel means (B, G*G, C) and variances / covariances."""
+    cells, valid = _grid_cells(feat, grid)
+    valid = valid.to(cells.dtype)
+    count = valid.sum(dim=-1)[:, None]  # (G*G, 1)
+    mean = (cells * valid[:, None, :]).sum(dim=-1) / count
+    centred = (cells - mean[..., None]) * valid[:, None, :]
+    if covariance == 'diag':
+        var = centred.square().sum(dim=-1) / (count - 1)
+        return mean, var + eps
+    cov = centred @ centred.transpose(-1, -2) / (count - 1)[..., None]
+    eye = torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
+    return mean, cov + eps * eye
+
+
+def _check_feature_inputs(student_feat: Tensor, teacher_feat: Tensor,
+                          grid: int) -> Tuple[Tensor, Tensor]:
+    if student_feat.shape != teacher_feat.shape:
+        raise ValueError(
+            f'student_feat has shape {shape_str(student_feat.shape)} but '
+            f'teacher_feat has shape {shape_str(teacher_feat.shape)}; add '
+            'a connector/projector (e.g. a 1x1 conv + BN, or the bottleneck '
+            "projector) mapping the student to the teacher's channels, and "
+            "resize it to the teacher's spatial size")
+    if student_feat.dim() not in (3, 4):
+        raise ValueError('features must have shape [B, C, H, W] (maps) or '
+                         '[B, C, K] (point sets), got '
+                         f'{shape_str(student_feat.shape)}')
+    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
+        raise ValueError(f'grid must be a positive integer, got {grid!r}')
+    if student_feat.dim() == 3:
+        if grid != 1:
+            raise ValueError(
+                f'grid={grid} needs [B, C, H, W] maps; [B, C, K] point sets '
+                f'({shape_str(student_feat.shape)}) are one cell, use '
+                'grid=1')
+        student_feat = student_feat[..., None]
+        teacher_feat = teacher_feat[..., None]
+    height, width = student_feat.shape[-2:]
+    smallest = (min(e - s for s, e in zip(*grid_cell_bounds(height, grid))) *
+                min(e - s for s, e in zip(*grid_cell_bounds(width, grid))))
+    if smallest < 2:
+        raise ValueError(
+            f'grid={grid} on a {height}x{width} map gives cells of '
+            f'{smallest} position(s); the unbiased variance needs at least '
+            '2 positions per cell, use a smaller grid')
+    return student_feat, teacher_feat
+
+
+def _wkd_feature_loss_per_image(student_feat: Tensor, teacher_feat: Tensor,
+                                grid: int, eps: float, mean_cov_ratio: float,
+                                covariance: str) -> Tensor:
+    """Per-image WKD-F loss, averaged over cells; inputs validated. (B, )."""
+    dtype = compute_dtype(student_feat, teacher_feat)
+    with autocast_disabled(student_feat.device):
+        student = student_feat.to(dtype)
+        teacher = teacher_feat.detach().to(dtype)
+        mean_s, cov_s = _cell_statistics(student, grid, eps, covariance)
+        mean_t, cov_t = _cell_statistics(teacher, grid, eps, covariance)
+        mean_term, cov_term = gaussian_wasserstein_terms(
+            mean_s, cov_s, mean_t, cov_t, covariance=covariance)
+        return (mean_cov_ratio * mean_term + cov_term).mean(dim=1)
+
+
+def _check_feature_hparams(eps: float, mean_cov_ratio: float,
+                           covariance: str) -> None:
+    check_covariance(covariance)
+    if not (eps >= 0 and math.isfinite(eps)):
+        raise ValueError(f'eps must be a finite number >= 0, got {eps!r}')
+    if not (mean_cov_ratio >= 0 and math.isfinite(mean_cov_ratio)):
+        raise ValueError('mean_cov_ratio must be a finite number >= 0, got '
+                         f'{mean_cov_ratio!r}')
+
+
+def wkd_feature_loss(student_feat: Tensor,
+                     teacher_feat: Tensor,
+                     *,
+                     grid: int = 1,
+                     eps: float = 1e-5,
+                     mean_cov_ratio: float = 2.0,
+                     covariance: str = 'diag') -> Tensor:
+    """WKD-F loss: Gaussian W2 between student and teacher feature maps.
+
+    Each map is split into ``grid x grid`` cells with adaptive-pooling
+    boundaries (see :func:`grid_cell_bounds`); in each cell the positions
+    are samples of a Gaussian over the C channels, with the channel means
+    and the unbiased (divide by m - 1) channel (co)variances plus ``eps``.
+    The loss is ``mean_cov_ratio * mean_term + cov_term``, each term summed
+    over channels and averaged over images and cells:
+
+    * ``mean_term = ||mu_s - mu_t||^2``;
+    * ``'diag'``: ``cov_term = ||sigma_s - sigma_t||^2`` with
+      ``sigma = sqrt(var + eps)`` (the paper's main variant and the only
+      one of the official code);
+    * ``'full'``: the Bures term of :func:`gaussian_wasserstein` with
+      covariances ``Sigma + eps I`` (float64 eigh; O(C^3) per cell).
+
+    The teacher is detached; computed in float32 (float64 if an input is
+    float64) with autocast disabled.
+
+    Args:
+        student_feat (torch.Tensor): Student maps (B, C, H, W) or point
+            sets (B, C, K), already projected to the teacher's shape.
+        teacher_feat (torch.Tensor): Teacher features, same shape.
+        grid (int): Cells per side; 1 for [B, C, K]. Defaults to 1.
+        eps (float): Variance floor. Defaults to 1e-5.
+        mean_cov_ratio (float): Weight gamma of the mean term.
+            Defaults to 2.0.
+        covariance (str): ``'diag'`` or ``'full'``. Defaults to ``'diag'``.
+
+    Returns:
+        torch.Tensor: The scalar loss.
+    """
+    _check_feature_hparams(eps, mean_cov_ratio, covariance)
+    student_feat, teacher_feat = _check_feature_inputs(
+        student_feat, teacher_feat, grid)
+    return weight_reduce_loss(
+        _wkd_feature_loss_per_image(student_feat, teacher_feat, grid, eps,
+                                    mean_cov_ratio, covariance))
+
+
+@MODELS.register_module()
+class WKDFeatureLoss(nn.Module):
+    """WKD-F loss module (see :func:`wkd_feature_loss`).
+
+    Args:
+        grid (int): Cells per side. Defaults to 1.
+        eps (float): Variance floor. Defaults to 1e-5.
+        mean_cov_ratio (float): Weight gamma of the mean term.
+            Defaults to 2.0.
+        covariance (str): ``'diag'`` or ``'full'``. Defaults to ``'diag'``.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'`` over images.
+            Defaults to ``'mean'``.
+        loss_weight (float): Weight w_F of the loss (a hook may schedule
+            it). Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 grid: int = 1,
+                 eps: float = 1e-5,
+                 mean_cov_ratio: float = 2.0,
+                 covariance: str = 'diag',
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        _check_feature_hparams(eps, mean_cov_ratio, covariance)
+        if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
+            raise ValueError(f'grid must be a positive integer, got {grid!r}')
+        check_reduction(reduction)
+        self.grid = grid
+        self.eps = eps
+        self.mean_cov_ratio = mean_cov_ratio
+        self.covariance = covariance
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+
+    def forward(self,
+                student_feat: Tensor,
+                teacher_feat: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        """Compute the weighted WKD-F loss.
+
+        Args:
+            student_feat (torch.Tensor): (B, C, H, W) or (B, C, K).
+            teacher_feat (torch.Tensor): Same shape; detached.
+            weight (torch.Tensor, optional): Per-image weight (B, ).
+                Defaults to None.
+            avg_factor (float, optional): Divisor for ``'mean'``.
+                Defaults to None.
+            reduction_override (str, optional): Overrides ``reduction``.
+                Defaults to None.
+
+        Returns:
+            torch.Tensor: The loss (scalar unless reduction is ``'none'``).
+        """
+        check_reduction(reduction_override, allow_none=True)
+        reduction = reduction_override or self.reduction
+        student_feat, teacher_feat = _check_feature_inputs(
+            student_feat, teacher_feat, self.grid)
+        loss = _wkd_feature_loss_per_image(student_feat, teacher_feat,
+                                           self.grid, self.eps,
+                                           self.mean_cov_ratio,
+                                           self.covariance)
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction,
+                                                     avg_factor)

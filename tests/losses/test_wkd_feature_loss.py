@@ -1,0 +1,159 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Tests of WKD-F against a Python loop over images and grid cells."""
+import math
+
+import ot
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmkd.losses import WKDFeatureLoss, grid_cell_bounds, wkd_feature_loss
+from mmkd.registry import MODELS
+
+
+def loop_wkd_feature(student, teacher, grid, eps=1e-5, ratio=2.0,
+                     covariance='diag'):
+    """Per image, per cell, with the adaptive-pooling formula spelled out."""
+    num, channels, height, width = student.shape
+    total, cells = 0., 0
+    for b in range(num):
+        for i in range(grid):
+            for j in range(grid):
+                h0 = math.floor(i * height / grid)
+                h1 = math.ceil((i + 1) * height / grid)
+                w0 = math.floor(j * width / grid)
+                w1 = math.ceil((j + 1) * width / grid)
+                xs = student[b, :, h0:h1, w0:w1].reshape(channels, -1)
+                xt = teacher[b, :, h0:h1, w0:w1].reshape(channels, -1)
+                mean_term = (xs.mean(1) - xt.mean(1)).pow(2).sum()
+                if covariance == 'diag':
+                    cov_term = ((xs.var(1) + eps).sqrt() -
+                                (xt.var(1) + eps).sqrt()).pow(2).sum()
+                else:
+                    eye = eps * torch.eye(channels, dtype=xs.dtype)
+                    w = ot.gaussian.bures_wasserstein_distance(
+                        xs.mean(1), xt.mean(1),
+                        torch.cov(xs) + eye, torch.cov(xt) + eye)
+                    cov_term = w.reshape(())**2 - mean_term
+                total = total + ratio * mean_term + cov_term
+                cells += 1
+    return total / cells
+
+
+@pytest.mark.parametrize('height,width,grid', [(7, 7, 4), (5, 9, 2),
+                                               (6, 6, 1), (3, 3, 2),
+                                               (8, 5, 3)])
+def test_diag_matches_loop(height, width, grid):
+    gen = torch.Generator().manual_seed(height * 10 + width)
+    student = torch.randn(2, 3, height, width, generator=gen,
+                          dtype=torch.float64)
+    teacher = torch.randn(2, 3, height, width, generator=gen,
+                          dtype=torch.float64) * 2 + 1
+    ours = wkd_feature_loss(student, teacher, grid=grid, mean_cov_ratio=3.0)
+    ref = loop_wkd_feature(student, teacher, grid, ratio=3.0)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('height,width,grid', [(7, 7, 4), (5, 9, 2)])
+def test_full_matches_loop_with_pot(height, width, grid):
+    gen = torch.Generator().manual_seed(1)
+    student = torch.randn(2, 3, height, width, generator=gen,
+                          dtype=torch.float64)
+    teacher = torch.randn(2, 3, height, width, generator=gen,
+                          dtype=torch.float64)
+    ours = wkd_feature_loss(student, teacher, grid=grid, covariance='full')
+    ref = loop_wkd_feature(student, teacher, grid, covariance='full')
+    torch.testing.assert_close(ours, ref, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize('size,grid', [(7, 4), (9, 2), (5, 3), (3, 5),
+                                       (14, 4)])
+def test_cell_bounds_follow_adaptive_pooling(size, grid):
+    starts, ends = grid_cell_bounds(size, grid)
+    assert starts == [math.floor(i * size / grid) for i in range(grid)]
+    assert ends == [math.ceil((i + 1) * size / grid) for i in range(grid)]
+    # Independent check: the cell means are adaptive_avg_pool1d's outputs.
+    x = torch.randn(1, 1, size, dtype=torch.float64)
+    pooled = F.adaptive_avg_pool1d(x, grid)[0, 0]
+    means = torch.stack([x[0, 0, s:e].mean() for s, e in zip(starts, ends)])
+    torch.testing.assert_close(means, pooled)
+
+
+def test_point_sets_and_grid_one_agree():
+    gen = torch.Generator().manual_seed(2)
+    student = torch.randn(3, 4, 10, generator=gen)
+    teacher = torch.randn(3, 4, 10, generator=gen)
+    torch.testing.assert_close(
+        wkd_feature_loss(student, teacher),
+        wkd_feature_loss(student.view(3, 4, 2, 5), teacher.view(3, 4, 2, 5)))
+
+
+def test_identical_features_and_gradients():
+    gen = torch.Generator().manual_seed(3)
+    teacher = torch.randn(2, 8, 5, 5, generator=gen)
+    for covariance in ('diag', 'full'):
+        student = teacher.clone().requires_grad_()
+        loss = wkd_feature_loss(student, teacher, grid=2,
+                                covariance=covariance)
+        loss.backward()
+        assert abs(loss.item()) < 1e-5
+        assert torch.isfinite(student.grad).all()
+        assert student.grad.abs().max() < 1e-3
+    student = torch.randn(2, 8, 5, 5, generator=gen, requires_grad=True)
+    teacher.requires_grad_()
+    wkd_feature_loss(student, teacher, covariance='full').backward()
+    assert teacher.grad is None and torch.isfinite(student.grad).all()
+
+
+def test_dtype_policy():
+    student, teacher = torch.randn(2, 2, 3, 3, 3).bfloat16()
+    loss = wkd_feature_loss(student, teacher)
+    assert loss.dtype == torch.float32
+    with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+        inside = wkd_feature_loss(student.float(), teacher.float())
+    assert inside.dtype == torch.float32
+
+
+def test_module_registry_and_weighting():
+    gen = torch.Generator().manual_seed(4)
+    student, teacher = torch.randn(2, 4, 3, 6, 6, generator=gen)
+    module = MODELS.build(
+        dict(type='WKDFeatureLoss', grid=2, loss_weight=0.5,
+             mean_cov_ratio=1.0))
+    assert isinstance(module, WKDFeatureLoss)
+    expected = wkd_feature_loss(student, teacher, grid=2, mean_cov_ratio=1.0)
+    torch.testing.assert_close(module(student, teacher), 0.5 * expected)
+    per_image = module(student, teacher, reduction_override='none')
+    assert per_image.shape == (4, )
+    torch.testing.assert_close(per_image.mean(), 0.5 * expected)
+    empty = torch.zeros(0, 3, 6, 6, requires_grad=True)
+    zero = module(empty, torch.zeros(0, 3, 6, 6))
+    zero.backward()
+    assert zero.item() == 0 and empty.grad is not None
+
+
+def test_errors():
+    student = torch.zeros(2, 128, 7, 7)
+    with pytest.raises(
+            ValueError,
+            match=r'student_feat has shape \(2, 128, 7, 7\) but teacher_feat '
+            r'has shape \(2, 256, 7, 7\); add a connector/projector'):
+        wkd_feature_loss(student, torch.zeros(2, 256, 7, 7))
+    with pytest.raises(ValueError,
+                       match=r"covariance must be one of \('diag', 'full'\)"):
+        wkd_feature_loss(student, student, covariance='low_rank')
+    with pytest.raises(ValueError,
+                       match=r"covariance must be one of \('diag', 'full'\)"):
+        WKDFeatureLoss(covariance='isotropic')
+    with pytest.raises(ValueError, match=r'grid=4 on a 4x4 map gives cells '
+                       r'of 1 position\(s\)'):
+        wkd_feature_loss(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 4),
+                         grid=4)
+    with pytest.raises(ValueError, match='use grid=1'):
+        wkd_feature_loss(torch.zeros(1, 2, 9), torch.zeros(1, 2, 9), grid=2)
+    with pytest.raises(ValueError, match='grid must be a positive integer'):
+        wkd_feature_loss(student, student, grid=0)
+    with pytest.raises(ValueError, match=r'\[B, C, H, W\]'):
+        wkd_feature_loss(torch.zeros(2, 3), torch.zeros(2, 3))
+    with pytest.raises(ValueError, match='eps must be'):
+        wkd_feature_loss(student, student, eps=-1.0)
