@@ -2,3 +2,4 @@
 from .model_wrappers import MMKDDistributedDataParallel
 
 __all__ = ['MMKDDistributedDataParallel']
+from .hooks import *  # noqa: F401,F403

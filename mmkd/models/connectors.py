@@ -1,0 +1,134 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Trainable adapters that map student features to the teacher's width.
+
+A connector sits on the student side of a feature-distillation term, so that
+student and teacher tensors have the same number of channels before the loss
+compares them. Connectors are built by the distiller in its ``__init__`` (so
+the optimizer and DDP see them, see the runner order in mmengine) and are
+saved with the student in checkpoints but never exported with it.
+"""
+from typing import Optional
+
+import torch.nn as nn
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmkd.registry import MODELS
+
+__all__ = ['ConvConnector', 'BottleneckProjector']
+
+
+def _check_channels(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f'{name} must be a positive int, but got {value!r}.')
+    return value
+
+
+def _build_norm(norm: Optional[str], channels: int) -> nn.Module:
+    if norm is None:
+        return nn.Identity()
+    if norm == 'BN':
+        return nn.BatchNorm2d(channels)
+    if norm == 'GN':
+        return nn.GroupNorm(min(32, channels), channels)
+    raise ValueError(
+        f"norm must be one of None, 'BN', 'GN', but got {norm!r}.")
+
+
+def _build_act(act: Optional[str]) -> nn.Module:
+    if act is None:
+        return nn.Identity()
+    if act == 'ReLU':
+        return nn.ReLU(inplace=True)
+    raise ValueError(f"act must be None or 'ReLU', but got {act!r}.")
+
+
+@MODELS.register_module()
+class ConvConnector(BaseModule):
+    """A 1x1 convolution, optionally followed by a norm and an activation.
+
+    Works on feature maps ``(N, C, H, W)`` such as FPN levels or the
+    ``(R, C, 7, 7)`` RoIAlign features of a two-stage detector.
+
+    Args:
+        in_channels (int): Student channels.
+        out_channels (int): Teacher channels.
+        norm (str, optional): ``None``, ``'BN'`` or ``'GN'``. Defaults to
+            None.
+        act (str, optional): ``None`` or ``'ReLU'``. Use ``None`` when the
+            teacher features can be negative (FPN outputs, RoI features).
+            Defaults to None.
+        init_cfg (dict, optional): Initialisation config. Defaults to Kaiming
+            initialisation of the convolution.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 norm: Optional[str] = None,
+                 act: Optional[str] = None,
+                 init_cfg: Optional[dict] = dict(
+                     type='Kaiming', layer='Conv2d')) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = _check_channels('in_channels', in_channels)
+        self.out_channels = _check_channels('out_channels', out_channels)
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel_size=1, bias=norm is None)
+        self.norm = _build_norm(norm, out_channels)
+        self.act = _build_act(act)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Map ``(N, in_channels, H, W)`` to ``(N, out_channels, H, W)``."""
+        return self.act(self.norm(self.conv(x)))
+
+
+@MODELS.register_module()
+class BottleneckProjector(BaseModule):
+    """The bottleneck projector of the WKD ImageNet experiments.
+
+    1x1 conv to ``mid_channels`` + BN + ReLU, 3x3 conv + BN + ReLU, 1x1 conv
+    to ``out_channels``, then a final norm and activation (methods.md
+    section 2: "1x1 conv 256, 3x3 conv 256, 1x1 conv to teacher channels,
+    then BN + ReLU").
+
+    Args:
+        in_channels (int): Student channels.
+        out_channels (int): Teacher channels.
+        mid_channels (int): Bottleneck width. Defaults to 256.
+        norm (str, optional): Norm of the final block, ``'BN'``, ``'GN'`` or
+            ``None``. Defaults to ``'BN'``.
+        act (str, optional): Activation of the final block. The paper's
+            ImageNet projector ends in ReLU because it matches post-ReLU
+            backbone features. FPN outputs and RoIAlign features of a
+            detector can be negative, so detection configs should pass
+            ``act=None``. Defaults to ``'ReLU'``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 mid_channels: int = 256,
+                 norm: Optional[str] = 'BN',
+                 act: Optional[str] = 'ReLU',
+                 init_cfg: Optional[dict] = dict(
+                     type='Kaiming', layer='Conv2d')) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = _check_channels('in_channels', in_channels)
+        self.out_channels = _check_channels('out_channels', out_channels)
+        mid = _check_channels('mid_channels', mid_channels)
+        self.layers = nn.Sequential(
+            nn.Conv2d(in_channels, mid, 1, bias=False),
+            nn.BatchNorm2d(mid),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid, mid, 3, padding=1, bias=False),
+            nn.BatchNorm2d(mid),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid, out_channels, 1, bias=norm is None),
+            _build_norm(norm, out_channels),
+            _build_act(act),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Map ``(N, in_channels, H, W)`` to ``(N, out_channels, H, W)``."""
+        return self.layers(x)

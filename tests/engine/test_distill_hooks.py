@@ -1,0 +1,243 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""mmkd's distillation hooks, driven by a minimal stand-in runner."""
+import math
+import os.path as osp
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'models'))
+from distill_helpers import (NUM_CLASSES, build_distiller,  # noqa: E402
+                             packed_batch, setup_mmdet, tiny_detector_cfg)
+
+setup_mmdet()
+
+from mmengine.logging import MessageHub  # noqa: E402
+
+from mmkd.engine.hooks import (CostMatrixHook,  # noqa: E402
+                               DistillWeightScheduleHook,
+                               StopDistillationHook, StudentCheckpointHook,
+                               distill_weight_factor)
+
+
+def wkd_distiller(**kwargs):
+    return build_distiller(
+        distill_losses=dict(
+            loss_wkd_l=dict(type='mmkd.WKDLogitLoss', wd_weight=4.0),
+            loss_kd=dict(type='mmdet.MSELoss')),
+        distill_inputs=dict(
+            loss_wkd_l='roi_cls',
+            loss_kd=dict(source='roi_cls', scheduled=False)),
+        **kwargs)
+
+
+def fake_runner(model, epoch=0, it=0, max_epochs=10, max_iters=100,
+                work_dir=None, train_dataloader=None):
+    return SimpleNamespace(
+        model=model,
+        epoch=epoch,
+        iter=it,
+        max_epochs=max_epochs,
+        max_iters=max_iters,
+        work_dir=work_dir,
+        train_dataloader=train_dataloader,
+        message_hub=MessageHub.get_instance('mmkd_test_hooks'))
+
+
+# ----------------------------------------------------------------------
+# weight schedule
+# ----------------------------------------------------------------------
+def test_cosine_factor_follows_methods_section_4():
+    # w(e) = w for e <= E0, then w * 0.5 * (1 + cos(pi (e - E0)/(E - E0)))
+    assert distill_weight_factor(0, 10) == 1.0
+    assert distill_weight_factor(5, 10) == pytest.approx(0.5)
+    assert distill_weight_factor(10, 10) == pytest.approx(0.0)
+    assert distill_weight_factor(12, 10) == pytest.approx(0.0)
+    for e in range(0, 151):
+        assert distill_weight_factor(e, 240, begin=150) == 1.0
+    assert distill_weight_factor(195, 240, begin=150) == pytest.approx(0.5)
+    assert distill_weight_factor(170, 240, begin=150) == pytest.approx(
+        0.5 * (1 + math.cos(math.pi * 20 / 90)))
+    assert distill_weight_factor(10, 10, min_ratio=0.1) == pytest.approx(0.1)
+    assert distill_weight_factor(3, 10, schedule='constant') == 1.0
+
+
+def test_linear_warmup_factor():
+    assert distill_weight_factor(
+        0, 100, schedule='constant', warmup=10) == 0.0
+    assert distill_weight_factor(
+        5, 100, schedule='constant', warmup=10) == pytest.approx(0.5)
+    assert distill_weight_factor(
+        0, 100, schedule='constant', warmup=10,
+        warmup_ratio=0.2) == pytest.approx(0.2)
+    assert distill_weight_factor(
+        10, 100, schedule='constant', warmup=10) == 1.0
+    # warm-up and cosine multiply
+    assert distill_weight_factor(5, 10, warmup=10) == pytest.approx(0.25)
+
+
+def test_schedule_hook_sets_lambda_from_runner_state():
+    model = wkd_distiller()
+    hook = DistillWeightScheduleHook(by_epoch=True)
+    runner = fake_runner(model, epoch=5, max_epochs=10)
+    hook.before_train(runner)
+    assert model.distill_losses['loss_wkd_l'].wd_weight == pytest.approx(2.0)
+    assert model.get_distill_weight_scale('loss_kd') == 1.0  # not scheduled
+    runner.epoch = 0
+    hook.before_train_iter(runner, 0)
+    assert model.distill_losses['loss_wkd_l'].wd_weight == pytest.approx(4.0)
+    hist = runner.message_hub.get_scalar('train/distill_weight_scale')
+    assert hist.current() == pytest.approx(1.0)
+    # iteration-based, explicit end
+    hook = DistillWeightScheduleHook(by_epoch=False, begin=10, end=30)
+    runner = fake_runner(model, it=20, max_iters=1000)
+    hook.before_train(runner)
+    assert model.distill_losses['loss_wkd_l'].wd_weight == pytest.approx(2.0)
+
+
+def test_schedule_hook_selected_terms():
+    model = wkd_distiller()
+    hook = DistillWeightScheduleHook(by_epoch=True, terms=['loss_kd'])
+    hook._apply(fake_runner(model, epoch=5))
+    assert model.get_distill_weight_scale('loss_kd') == pytest.approx(0.5)
+    assert model.distill_losses['loss_wkd_l'].wd_weight == 4.0
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(begin=-1), 'begin must be an int >= 0'),
+    (dict(begin=5, end=5), r'end \(5\) must be greater than begin \(5\)'),
+    (dict(schedule='linear'), "schedule must be 'cosine' or 'constant'"),
+    (dict(warmup_ratio=1.5), r'warmup_ratio must be in \[0, 1\]'),
+    (dict(warmup=2.5), 'warmup must be an int'),
+])
+def test_schedule_hook_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DistillWeightScheduleHook(**kwargs)
+
+
+def test_schedule_hook_needs_a_distiller():
+    from mmdet.registry import MODELS
+    plain = MODELS.build(tiny_detector_cfg())
+    with pytest.raises(TypeError, match='needs a distiller'):
+        DistillWeightScheduleHook().before_train(fake_runner(plain))
+    with pytest.raises(ValueError, match='the run ends at 3 epochs'):
+        DistillWeightScheduleHook(begin=4).before_train(
+            fake_runner(wkd_distiller(), max_epochs=3))
+    from mmengine.runner import IterBasedTrainLoop
+    runner = fake_runner(wkd_distiller())
+    runner.train_loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop)
+    with pytest.raises(ValueError, match='Use by_epoch=False'):
+        DistillWeightScheduleHook(by_epoch=True).before_train(runner)
+
+
+# ----------------------------------------------------------------------
+# stop distillation
+# ----------------------------------------------------------------------
+def test_stop_distillation_hook_is_derived_from_runner_state():
+    model = wkd_distiller()
+    hook = StopDistillationHook(stop_iter=50)
+    runner = fake_runner(model, it=49)
+    hook.before_train(runner)
+    hook.before_train_iter(runner, 0)
+    assert model.distill_enabled
+    runner.iter = 50
+    hook.before_train_iter(runner, 0)
+    assert not model.distill_enabled
+    # resumed before the stop point: on again
+    runner.iter = 10
+    hook.before_train_iter(runner, 0)
+    assert model.distill_enabled
+    hook = StopDistillationHook(stop_epoch=2)
+    runner = fake_runner(model, epoch=2)
+    hook.before_train_iter(runner, 0)
+    assert not model.distill_enabled
+
+
+def test_stop_distillation_hook_arguments():
+    with pytest.raises(ValueError, match='exactly one of stop_epoch'):
+        StopDistillationHook()
+    with pytest.raises(ValueError, match='exactly one of stop_epoch'):
+        StopDistillationHook(stop_epoch=1, stop_iter=1)
+    with pytest.raises(ValueError, match='stop_iter must be an int >= 0'):
+        StopDistillationHook(stop_iter=-3)
+
+
+# ----------------------------------------------------------------------
+# student checkpoints
+# ----------------------------------------------------------------------
+def test_student_checkpoint_hook_writes_plain_student(tmp_path):
+    from mmdet.registry import MODELS
+    model = wkd_distiller()
+    loader = SimpleNamespace(
+        dataset=SimpleNamespace(metainfo=dict(classes=('a', 'b', 'c'))))
+    runner = fake_runner(
+        model, it=7, work_dir=str(tmp_path), train_dataloader=loader)
+    hook = StudentCheckpointHook(save_with_checkpoints=True, by_epoch=False)
+    hook.before_train(runner)
+    hook.after_train(runner)
+    out = tmp_path / 'student_final.pth'
+    ckpt = torch.load(out, weights_only=True)  # no mmkd allow-list needed
+    assert ckpt['meta']['dataset_meta']['classes'] == ('a', 'b', 'c')
+    plain = MODELS.build(tiny_detector_cfg())
+    plain.load_state_dict(ckpt['state_dict'], strict=True)
+    for k, v in model.student.state_dict().items():
+        assert torch.equal(plain.state_dict()[k], v), k
+    # with each regular checkpoint
+    import numpy as np
+    checkpoint = dict(
+        meta=dict(epoch=1, iter=8, seed=np.int64(3)),
+        state_dict=model.state_dict())
+    hook.before_save_checkpoint(runner, checkpoint)
+    per_ckpt = torch.load(tmp_path / 'student_iter_8.pth', weights_only=True)
+    assert per_ckpt['meta']['seed'] == 3
+    assert set(per_ckpt['state_dict']) == set(model.student.state_dict())
+
+
+def test_student_checkpoint_hook_needs_a_distiller():
+    from mmdet.registry import MODELS
+    with pytest.raises(TypeError, match='needs a distiller'):
+        StudentCheckpointHook().before_train(
+            fake_runner(MODELS.build(tiny_detector_cfg())))
+    with pytest.raises(ValueError, match='non-empty str'):
+        StudentCheckpointHook(filename='')
+
+
+# ----------------------------------------------------------------------
+# cost matrix hook
+# ----------------------------------------------------------------------
+def test_cost_matrix_hook_builds_caches_and_sets(tmp_path, monkeypatch):
+    model = wkd_distiller()
+    loader = [
+        packed_batch(num_items=[3, 4], cycle_labels=True),
+        packed_batch(num_items=[5, 2], cycle_labels=True),
+    ]
+    runner = fake_runner(model, train_dataloader=loader)
+    cost_file = tmp_path / 'cm' / 'cost.pth'
+    hook = CostMatrixHook(str(cost_file), num_per_class=4, bg_per_image=4)
+    hook.before_train(runner)
+    assert cost_file.is_file() and (tmp_path / 'cm' / 'cost.png').is_file()
+    cost = model.distill_losses['loss_wkd_l'].cost_matrix
+    assert cost.shape == (NUM_CLASSES + 1, NUM_CLASSES + 1)
+    assert torch.allclose(cost, torch.load(cost_file))
+    # second run: the cached file is used, nothing is rebuilt
+    import mmkd.engine.hooks.cost_matrix_hook as cmh
+
+    def fail(*args, **kwargs):
+        raise AssertionError('rebuilt')
+
+    monkeypatch.setattr(cmh, 'build_detection_cost_matrix', fail)
+    other = wkd_distiller()
+    CostMatrixHook(str(cost_file)).before_train(fake_runner(other))
+    assert torch.equal(other.distill_losses['loss_wkd_l'].cost_matrix, cost)
+
+
+def test_cost_matrix_hook_rejects_a_matrix_of_the_wrong_size(tmp_path):
+    path = tmp_path / 'wrong.pth'
+    torch.save(torch.rand(NUM_CLASSES, NUM_CLASSES), path)
+    model = wkd_distiller()
+    with pytest.raises(ValueError, match=r'must be \(4, 4\)'):
+        CostMatrixHook(str(path)).before_train(fake_runner(model))
+    with pytest.raises(ValueError, match='kappa must be > 0'):
+        CostMatrixHook(str(path), kappa=0)
