@@ -63,17 +63,56 @@ def _grid_cells(feat: Tensor, grid: int) -> Tuple[Tensor, Tensor]:
     return cells, valid.reshape(grid * grid, -1)
 
 
+def _cell_membership(size: int, grid: int, like: Tensor) -> Tensor:
+    """0/1 matrix (grid, size): which positions each cell covers."""
+    starts, ends = grid_cell_bounds(size, grid)
+    pos = torch.arange(size, device=like.device)
+    start = torch.tensor(starts, device=like.device)[:, None]
+    end = torch.tensor(ends, device=like.device)[:, None]
+    return ((pos >= start) & (pos < end)).to(like.dtype)
+
+
+def _cell_moments_diag(feat: Tensor, grid: int,
+                       eps: float) -> Tuple[Tensor, Tensor]:
+    """Per-cell channel means and unbiased variances + eps, (B, G*G, C).
+
+    Cell sums of ``x`` and ``x^2`` are two small matmuls with the 0/1 cell
+    membership matrices (no gather of overlapping cells). Each (image,
+    channel) map is first shifted by its own mean, which leaves the
+    variance unchanged and keeps ``E[x^2] - E[x]^2`` free of cancellation.
+    """
+    num, channels, height, width = feat.shape
+    rows = _cell_membership(height, grid, feat)  # (G, H)
+    cols = _cell_membership(width, grid, feat)  # (G, W)
+    shift = feat.mean(dim=(2, 3), keepdim=True)
+    x = feat - shift
+    count = rows.sum(1)[:, None] * cols.sum(1)[None, :]  # (G, G)
+
+    def cell_sums(v: Tensor) -> Tensor:
+        # Two plain 2-D GEMMs; batched 7x7 matmuls would be far slower.
+        v = (v.reshape(-1, width) @ cols.t()).view(num, channels, height,
+                                                   grid)
+        v = v.transpose(2, 3).reshape(-1, height) @ rows.t()
+        return v.view(num, channels, grid, grid).transpose(2, 3)
+
+    sum_x = cell_sums(x)
+    sum_sq = cell_sums(x.square())
+    mean = sum_x / count + shift
+    var = (sum_sq - sum_x.square() / count).clamp(min=0) / (count - 1)
+    return (mean.flatten(2).transpose(1, 2),
+            (var + eps).flatten(2).transpose(1, 2))
+
+
 def _cell_statistics(feat: Tensor, grid: int, eps: float,
                      covariance: str) -> Tuple[Tensor, Tensor]:
     """Per-cell channel means (B, G*G, C) and variances / covariances."""
+    if covariance == 'diag':
+        return _cell_moments_diag(feat, grid, eps)
     cells, valid = _grid_cells(feat, grid)
     valid = valid.to(cells.dtype)
     count = valid.sum(dim=-1)[:, None]  # (G*G, 1)
     mean = (cells * valid[:, None, :]).sum(dim=-1) / count
     centred = (cells - mean[..., None]) * valid[:, None, :]
-    if covariance == 'diag':
-        var = centred.square().sum(dim=-1) / (count - 1)
-        return mean, var + eps
     cov = centred @ centred.transpose(-1, -2) / (count - 1)[..., None]
     eye = torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
     return mean, cov + eps * eye

@@ -54,6 +54,22 @@ def test_diag_matches_loop(height, width, grid):
     torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
 
 
+def test_diag_float32_large_offset_no_cancellation():
+    """Cell variances come from sums of squares: a large common offset with
+    a tiny spread must not cancel in float32."""
+    gen = torch.Generator().manual_seed(3)
+    base = torch.randn(2, 4, 7, 7, generator=gen, dtype=torch.float64)
+    student = 100 + 0.01 * base
+    teacher = 100.5 + 0.02 * torch.randn(
+        2, 4, 7, 7, generator=gen, dtype=torch.float64)
+    # Covariance term only (the mean term would hide a variance error).
+    ref = loop_wkd_feature(student, teacher, 4, ratio=0.0)
+    ours = wkd_feature_loss(student.float(), teacher.float(), grid=4,
+                            mean_cov_ratio=0.0)
+    assert ours.dtype == torch.float32
+    torch.testing.assert_close(ours.double(), ref, rtol=1e-3, atol=0)
+
+
 @pytest.mark.parametrize('height,width,grid', [(7, 7, 4), (5, 9, 2)])
 def test_full_matches_loop_with_pot(height, width, grid):
     gen = torch.Generator().manual_seed(1)
