@@ -1,11 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
+from .backbones import MobileNetV1
 from .connectors import BottleneckProjector, ConvConnector
-from .distillers import (BaseDistiller, DetectionDistiller,
-                         load_checkpoint_into, strip_prefix,
-                         student_state_dict_from)
+from .distillers import (BaseDistiller, ClassificationDistiller,
+                         DetectionDistiller, load_checkpoint_into,
+                         strip_prefix, student_state_dict_from)
 
 __all__ = [
-    'BaseDistiller', 'BottleneckProjector', 'ConvConnector',
-    'DetectionDistiller', 'load_checkpoint_into', 'strip_prefix',
-    'student_state_dict_from'
+    'BaseDistiller', 'BottleneckProjector', 'ClassificationDistiller',
+    'ConvConnector', 'DetectionDistiller', 'MobileNetV1',
+    'load_checkpoint_into', 'strip_prefix', 'student_state_dict_from'
 ]

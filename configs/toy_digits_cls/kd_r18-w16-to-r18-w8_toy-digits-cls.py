@@ -1,0 +1,9 @@
+# Hinton KD on the toy pair, mdistiller's CIFAR settings: tau 4, CE weight
+# 0.1, KD weight 0.9, constant.
+_base_ = './distill_r18-w16-to-r18-w8_toy-digits-cls.py'
+
+model = dict(
+    student=dict(head=dict(loss=dict(loss_weight=0.1))),
+    distill_losses=dict(
+        loss_kd=dict(type='mmkd.KDLoss', temperature=4.0, loss_weight=0.9)),
+    distill_inputs=dict(loss_kd='logits'))

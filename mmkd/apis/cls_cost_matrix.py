@@ -1,0 +1,198 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""WKD-L cost matrices of image classifiers (category interrelations).
+
+For an mmpretrain ``ImageClassifier`` teacher, the features of class ``c``
+are the teacher's outputs on images of class ``c``: its logits (what the
+official ImageNet matrices use) or its penultimate features (the input of
+the head's final FC, what the paper describes; ``head.pre_logits``). Every
+class gets the same number ``b`` of rows, truncated to the smallest class,
+because rows of different classes are paired by index; ``cka_cost_matrix``
+then gives ``C_ij = 1 - exp(-kappa * (1 - CKA(X_i, X_j)))`` (methods.md
+section 1). The released official matrices hold ``1 - CKA`` and are loaded
+with :func:`load_official_cost_matrix`, which applies the sharpening.
+
+The file format and the heatmap are those of the detection builder
+(:func:`mmkd.apis.save_cost_matrix`).
+"""
+import os
+from typing import Iterable, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from torch import Tensor
+
+__all__ = [
+    'CLS_FEATURE_SOURCES', 'collect_classification_class_features',
+    'build_classification_cost_matrix', 'load_official_cost_matrix'
+]
+
+#: What :func:`collect_classification_class_features` can read.
+CLS_FEATURE_SOURCES = ('logits', 'pre_logits')
+
+
+def _labels_of(data_samples: list) -> Tensor:
+    sample = data_samples[0]
+    if 'gt_label' in sample:
+        return torch.cat([ds.gt_label for ds in data_samples]).long()
+    if 'gt_score' in sample:
+        return torch.stack([ds.gt_score for ds in data_samples]).argmax(1)
+    raise ValueError('The data samples carry no gt_label; the cost matrix '
+                     'needs labelled images (use the training split).')
+
+
+@torch.no_grad()
+def collect_classification_class_features(
+        classifier: nn.Module,
+        dataloader: Iterable,
+        source: str = 'logits',
+        num_per_class: int = 100,
+        max_batches: Optional[int] = None,
+        progress: bool = True,
+        class_names: Optional[Sequence[str]] = None) -> Tensor:
+    """Per-class teacher logits or penultimate features.
+
+    Args:
+        classifier (nn.Module): A trained mmpretrain ``ImageClassifier`` (run
+            in eval mode with its own ``data_preprocessor``).
+        dataloader (Iterable): Batches with ``gt_label`` (a train or val
+            dataloader of the classifier's dataset; the training pipeline's
+            augmentation is fine, the official matrices used the train set).
+        source (str): ``'logits'`` (the head's output, as the official
+            ImageNet matrices) or ``'pre_logits'`` (the head's input
+            features after ``pre_logits``, as the paper). Defaults to
+            ``'logits'``.
+        num_per_class (int): Rows to collect per class (stop early once every
+            class has them). Defaults to 100.
+        max_batches (int, optional): Stop after this many batches.
+        progress (bool): Show mmengine's progress bar. Defaults to True.
+        class_names (Sequence[str], optional): Names for error messages.
+
+    Returns:
+        torch.Tensor: ``(num_classes, b, d)`` float32 on the CPU, ``b`` the
+        smallest per-class count (at most ``num_per_class``).
+
+    Raises:
+        ValueError: If ``source`` is unknown, or a class got fewer than 2
+            samples (the classes are named).
+        TypeError: If ``classifier`` is not an ``ImageClassifier``.
+    """
+    from mmengine.utils import ProgressBar
+
+    if source not in CLS_FEATURE_SOURCES:
+        raise ValueError(f'source must be one of {CLS_FEATURE_SOURCES}, but '
+                         f'got {source!r}.')
+    if isinstance(num_per_class, bool) or not isinstance(
+            num_per_class, int) or num_per_class < 2:
+        raise ValueError('num_per_class must be an int >= 2, but got '
+                         f'{num_per_class!r}.')
+    head = getattr(classifier, 'head', None)
+    num_classes = getattr(head, 'num_classes', None)
+    if head is None or not hasattr(classifier, 'extract_feat') or \
+            not isinstance(num_classes, int):
+        raise TypeError(
+            f'{type(classifier).__name__} is not an mmpretrain '
+            'ImageClassifier with a classification head (head.num_classes); '
+            'for detectors use build_detection_cost_matrix.')
+    names = list(class_names) if class_names is not None else [
+        str(i) for i in range(num_classes)
+    ]
+    store: List[List[Tensor]] = [[] for _ in range(num_classes)]
+    counts = [0] * num_classes
+    was_training = classifier.training
+    classifier.eval()
+    total = len(dataloader) if hasattr(dataloader, '__len__') else None
+    if total is not None and max_batches is not None:
+        total = min(total, max_batches)
+    bar = ProgressBar(total) if progress and total else None
+    try:
+        for i, data in enumerate(dataloader):
+            if max_batches is not None and i >= max_batches:
+                break
+            data = classifier.data_preprocessor(data, False)
+            inputs, samples = data['inputs'], data['data_samples']
+            labels = _labels_of(samples).cpu()
+            if source == 'logits':
+                feats = classifier(inputs, mode='tensor')
+            else:
+                feats = classifier.extract_feat(inputs, stage='pre_logits')
+            if isinstance(feats, (tuple, list)):
+                feats = feats[-1]
+            feats = feats.detach().flatten(1).float().cpu()
+            for c in labels.unique().tolist():
+                if not 0 <= c < num_classes:
+                    raise ValueError(
+                        f'Label {c} is outside the {num_classes} classes of '
+                        'the classifier head.')
+                need = num_per_class - counts[c]
+                if need > 0:
+                    rows = feats[labels == c][:need]
+                    store[c].append(rows)
+                    counts[c] += rows.size(0)
+            if bar is not None:
+                bar.update()
+            if min(counts) >= num_per_class:
+                break
+    finally:
+        classifier.train(was_training)
+        if bar is not None:
+            bar.file.write('\n')
+    few = [f'{names[c]} ({counts[c]})' for c in range(num_classes)
+           if counts[c] < 2]
+    if few:
+        raise ValueError(
+            'Too few samples to build the cost matrix for classes: ' +
+            ', '.join(few) + '. Each class needs at least 2 images; use '
+            'more batches (max_batches) or the training split.')
+    b = min(counts)
+    if b < num_per_class:
+        print_log(
+            f'Cost matrix: {b} samples per class (the smallest class; '
+            f'asked for {num_per_class}).',
+            logger='current')
+    return torch.stack([torch.cat(rows)[:b] for rows in store])
+
+
+def build_classification_cost_matrix(classifier: nn.Module,
+                                     dataloader: Iterable,
+                                     kappa: float = 1.0,
+                                     **kwargs) -> Tensor:
+    """Collect class features (see
+    :func:`collect_classification_class_features`, whose keyword arguments
+    pass through) and return the CKA cost matrix ``(num_classes,
+    num_classes)``, float32, symmetric with a zero diagonal."""
+    from mmkd.losses import cka_cost_matrix
+    features = collect_classification_class_features(classifier, dataloader,
+                                                     **kwargs)
+    return cka_cost_matrix(features.double(), kappa=kappa).float()
+
+
+def load_official_cost_matrix(path: Union[str, os.PathLike],
+                              kappa: float = 1.0,
+                              num_classes: Optional[int] = None) -> Tensor:
+    """Load an official WKD ``*_linear_cka.pth`` file and sharpen it.
+
+    The files hold ``M = 1 - CKA`` (n x n float32, some saved from CUDA
+    tensors, so they are loaded with ``map_location='cpu'``); the WKD cost
+    is ``1 - exp(-kappa * M)`` (kappa 1 for R34 -> R18 and CIFAR, 2 for
+    R50 -> MobileNetV1).
+
+    Args:
+        path (str | PathLike): The ``.pth`` file.
+        kappa (float): Sharpening. Defaults to 1.0.
+        num_classes (int, optional): Check the size against the logits.
+
+    Returns:
+        torch.Tensor: The float32 cost matrix on the CPU.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If the matrix is not square, not finite, negative, or
+            not ``num_classes`` wide.
+    """
+    from mmkd.losses import load_cost_matrix
+    from mmkd.losses.wkd_logit_loss import check_cost_width
+    cost = load_cost_matrix(path, kappa=kappa)
+    if num_classes is not None:
+        check_cost_width(cost.shape[0], num_classes)
+    return cost

@@ -1,0 +1,674 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Distillation of mmpretrain image classifiers.
+
+The student trains with its own ``ImageClassifier.loss`` (unchanged, so
+label smoothing, Mixup/CutMix targets and custom heads work as configured);
+forward hooks record the tensors the distillation terms read:
+
+* ``'logits'``: the output of the classifier's ``head`` (N, num_classes);
+* ``'feature'``: the output of a backbone module (a stage), by default the
+  backbone's last output, i.e. the last stage after its ReLU for ResNets and
+  :class:`~mmkd.models.MobileNetV1` (methods.md section 2, "Conv5").
+
+The teacher runs once per step under ``no_grad`` on the same preprocessed
+batch, with the same hooks. The hooks live only for the duration of one
+forward: their handles are removed in a ``finally`` block, so ``predict``,
+exports, deep copies (EMA) and pickling never see them.
+"""
+import inspect
+import logging
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+from mmengine.logging import print_log
+from torch import Tensor
+
+from mmkd.registry import MODELS
+from .base_distiller import BaseDistiller, ModelSpec
+
+__all__ = ['ClassificationDistiller', 'CLS_SOURCES', 'StageRecorder']
+
+#: Sources a distillation term can read, with what the loss receives.
+CLS_SOURCES = {
+    'logits': 'classification logits (N, num_classes) of student and '
+    'teacher, plus the labels for losses whose forward takes `labels`',
+    'feature': 'a backbone stage output (N, C, H, W) of student (through '
+    'the connector, if any) and teacher',
+}
+_TERM_KEYS = ('source', 'connector', 'student_stage', 'teacher_stage',
+              'labels', 'scheduled')
+#: How a 'logits' term gets its labels from the data samples.
+_LABEL_MODES = ('hard', 'argmax', 'none')
+
+
+def _last_tensor(output) -> Tensor:
+    """The tensor a module returned (the last one of a tuple/list)."""
+    while isinstance(output, (tuple, list)):
+        if not output:
+            raise ValueError('A recorded module returned an empty sequence.')
+        output = output[-1]
+    if not isinstance(output, Tensor):
+        raise TypeError('A recorded module returned '
+                        f'{type(output).__name__}, not a tensor.')
+    return output
+
+
+class StageRecorder:
+    """Record module outputs with forward hooks, one forward at a time.
+
+    Use as ``with recorder.recording(): model(...)``; afterwards
+    ``recorder.outputs[key]`` holds what each module returned (the last
+    tensor of a tuple, the output of its last call if it ran several times).
+    The hooks are registered on entry and their handles removed on exit,
+    also when the forward raises.
+
+    Args:
+        modules (dict[str | None, nn.Module]): Key -> module to record.
+    """
+
+    def __init__(self, modules: Dict[Optional[str], nn.Module]) -> None:
+        self.modules = dict(modules)
+        self.outputs: Dict[Optional[str], Tensor] = {}
+        self._handles: list = []
+
+    @contextmanager
+    def recording(self) -> Iterator['StageRecorder']:
+        """Register the hooks for the duration of the ``with`` block."""
+        self.outputs = {}
+        try:
+            for key, module in self.modules.items():
+                self._handles.append(
+                    module.register_forward_hook(self._hook(key)))
+            yield self
+        finally:
+            self.remove()
+
+    def _hook(self, key: Optional[str]):
+
+        def hook(module: nn.Module, args, output) -> None:
+            self.outputs[key] = _last_tensor(output)
+
+        return hook
+
+    def remove(self) -> None:
+        """Remove every registered hook."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    @property
+    def num_hooks(self) -> int:
+        """Number of hooks currently registered."""
+        return len(self._handles)
+
+    def get(self, key: Optional[str], role: str) -> Tensor:
+        """The recorded output of ``key``; a clear error if it never ran."""
+        if key not in self.outputs:
+            where = 'the backbone' if key is None else f'backbone.{key}'
+            raise RuntimeError(
+                f'{where} of the {role} did not run during the forward '
+                '(is it used by the backbone for this input?); choose '
+                'another stage.')
+        return self.outputs[key]
+
+
+@MODELS.register_module()
+class ClassificationDistiller(BaseDistiller):
+    """Knowledge distillation between mmpretrain image classifiers.
+
+    The student's own losses are logged as ``student.<key>`` (mmpretrain's
+    head logs ``loss``, so ``student.loss``), the distillation terms as
+    ``distill.<term name>``. Every term is computed in float32 outside
+    autocast. ``predict``/``tensor`` modes are the student's.
+
+    Example (ImageNet R34 -> R18 WKD-L+F, see ``configs/imagenet``)::
+
+        model = dict(
+            type='mmkd.ClassificationDistiller',
+            student=resnet18_model_dict,
+            teacher='mmpretrain::resnet/resnet34_8xb32_in1k.py',
+            teacher_ckpt='https://download.openmmlab.com/...pth',
+            distill_losses=dict(
+                loss_wkd_l=dict(type='mmkd.WKDLogitLoss', cost_matrix=path,
+                                kappa=1.0, temperature=2.0, wd_weight=10.0),
+                loss_wkd_f=dict(type='mmkd.WKDFeatureLoss', grid=4,
+                                mean_cov_ratio=2.0, loss_weight=1.0)),
+            distill_inputs=dict(
+                loss_wkd_l='logits',
+                loss_wkd_f=dict(source='feature', connector='proj')),
+            connectors=dict(proj=dict(type='mmkd.BottleneckProjector',
+                                      in_channels=512, out_channels=512)))
+
+    Args:
+        student (dict | str | nn.Module): An ``ImageClassifier`` (config,
+            config file or module) with a head.
+        teacher (dict | str | nn.Module): Same, e.g.
+            ``'mmpretrain::resnet/resnet34_8xb32_in1k.py'``.
+        teacher_ckpt (str, optional): Teacher weights (path or URL).
+        distill_losses (dict, optional): Term name -> loss config. Names
+            contain ``'loss'``.
+        distill_inputs (dict, optional): Term name -> what the term reads: a
+            source name (``'logits'`` or ``'feature'``, see
+            :data:`CLS_SOURCES`) or a dict with ``source`` and optionally
+            ``connector`` (a key of ``connectors``, applied to the student
+            feature), ``student_stage`` / ``teacher_stage`` (name of a
+            module inside the backbone, e.g. ``'layer3'``; default None =
+            the backbone's last output), ``labels`` (for ``'logits'`` terms
+            whose loss takes labels: ``'hard'`` uses ``gt_label`` and
+            raises on soft ``gt_score`` (Mixup/CutMix), ``'argmax'`` reduces
+            soft scores with argmax as the official WKD code does,
+            ``'none'`` passes no labels, e.g. WKD-L without target
+            separation; default ``'hard'``) and ``scheduled`` (whether
+            :meth:`set_distill_weight_scale` affects the term, default
+            True). Every term needs an entry.
+        connectors (dict, optional): Name -> connector config (e.g.
+            ``mmkd.BottleneckProjector`` or ``mmkd.ConvConnector``).
+        teacher_ckpt_strict (bool): See :class:`BaseDistiller`.
+        teacher_trainable (bool): Not supported (raises); online
+            distillation has its own distiller. Defaults to False.
+        save_teacher (bool): Keep the teacher in checkpoints.
+        probe_size (int, optional): Side of the zero image pushed through
+            both backbones at construction to check feature widths (eval
+            mode, no grad). None skips the probe; the same checks then run
+            on the first batch. Defaults to 64.
+        data_preprocessor (dict | nn.Module, optional): Defaults to the
+            student's; a dict without ``type`` (what the runner passes from
+            an mmpretrain config's top-level ``data_preprocessor``) becomes
+            an ``mmpretrain.ClsDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 student: ModelSpec,
+                 teacher: ModelSpec,
+                 teacher_ckpt: Optional[str] = None,
+                 distill_losses: Optional[dict] = None,
+                 distill_inputs: Optional[dict] = None,
+                 connectors: Optional[dict] = None,
+                 teacher_ckpt_strict: bool = True,
+                 teacher_trainable: bool = False,
+                 save_teacher: bool = False,
+                 probe_size: Optional[int] = 64,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if teacher_trainable:
+            raise NotImplementedError(
+                'teacher_trainable=True is not supported by '
+                'ClassificationDistiller (the teacher has no training losses '
+                'here); use mmkd.BDKDOnlineDistiller for online '
+                'distillation.')
+        if isinstance(data_preprocessor, (dict, ConfigDict)) and \
+                'type' not in data_preprocessor:
+            data_preprocessor = dict(
+                data_preprocessor, type='mmpretrain.ClsDataPreprocessor')
+        if probe_size is not None and (isinstance(probe_size, bool)
+                                       or not isinstance(probe_size, int)
+                                       or probe_size < 1):
+            raise ValueError('probe_size must be a positive int or None, '
+                             f'but got {probe_size!r}.')
+        super().__init__(
+            student=student,
+            teacher=teacher,
+            teacher_ckpt=teacher_ckpt,
+            teacher_ckpt_strict=teacher_ckpt_strict,
+            distill_losses=distill_losses,
+            connectors=connectors,
+            teacher_trainable=False,
+            save_teacher=save_teacher,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self._check_classifier(self.student, 'student')
+        self._check_classifier(self.teacher, 'teacher')
+        self._inherit_batch_augments()
+        self.distill_inputs = self._parse_distill_inputs(distill_inputs)
+        self._recorders = self._make_recorders()
+        self._check_compatibility()
+        self._check_normalization()
+        #: Feature terms whose widths were checked (by the probe or the
+        #: first batch).
+        self._shapes_checked = False
+        if probe_size is not None and self._feature_terms():
+            self._probe(probe_size)
+
+    # ------------------------------------------------------------------
+    # validation
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _check_classifier(model: nn.Module, role: str) -> None:
+        missing = [
+            attr for attr in ('backbone', 'head', 'extract_feat')
+            if getattr(model, attr, None) is None
+        ]
+        if missing:
+            raise TypeError(
+                f'The {role} ({type(model).__name__}) is not an mmpretrain '
+                f'ImageClassifier with a head (no {", ".join(missing)}).')
+
+    def _inherit_batch_augments(self) -> None:
+        """Use the student's Mixup/CutMix (``train_cfg.augments``, which
+        ``ImageClassifier`` hands to its own data preprocessor) when the
+        distiller got another preprocessor without batch augments (the
+        runner passes the config's top-level ``data_preprocessor``)."""
+        own = self.data_preprocessor
+        student = getattr(self.student, 'data_preprocessor', None)
+        augments = getattr(student, 'batch_augments', None)
+        if own is student or augments is None or \
+                getattr(own, 'batch_augments', False) is not None:
+            return
+        own.batch_augments = augments
+        own.to_onehot = True
+        if getattr(own, 'num_classes', None) is None:
+            own.num_classes = self.student.head.num_classes
+
+    def _parse_distill_inputs(self, distill_inputs: Optional[dict]) -> dict:
+        distill_inputs = dict(distill_inputs or {})
+        names = set(self.distill_losses)
+        missing = sorted(names - set(distill_inputs))
+        if missing:
+            raise ValueError(
+                f'distill_inputs has no entry for the terms {missing}; give '
+                'each term its source, e.g. distill_inputs=dict('
+                f"{missing[0]}='logits'). Sources: {list(CLS_SOURCES)}.")
+        extra = sorted(set(distill_inputs) - names)
+        if extra:
+            raise ValueError(
+                f'distill_inputs names {extra}, which are not in '
+                f'distill_losses {sorted(names)}.')
+        parsed = {}
+        for name, spec in distill_inputs.items():
+            if isinstance(spec, str):
+                spec = dict(source=spec)
+            if not isinstance(spec, (dict, ConfigDict)):
+                raise TypeError(
+                    f'distill_inputs[{name!r}] must be a source name or a '
+                    f'dict, but got {spec!r}.')
+            spec = dict(spec)
+            unknown = sorted(set(spec) - set(_TERM_KEYS))
+            if unknown:
+                raise ValueError(
+                    f'distill_inputs[{name!r}] has unknown keys {unknown}; '
+                    f'valid keys: {list(_TERM_KEYS)}.')
+            source = spec.get('source')
+            if source not in CLS_SOURCES:
+                raise ValueError(
+                    f'distill_inputs[{name!r}] has source {source!r}; valid '
+                    f'sources: {list(CLS_SOURCES)}.')
+            connector = spec.get('connector')
+            if connector is not None and connector not in self.connectors:
+                raise ValueError(
+                    f'distill_inputs[{name!r}] uses connector {connector!r}, '
+                    f'which is not in connectors {list(self.connectors)}.')
+            if source == 'logits':
+                bad = [
+                    k for k in ('connector', 'student_stage', 'teacher_stage')
+                    if spec.get(k) is not None
+                ]
+                if bad:
+                    raise ValueError(
+                        f'distill_inputs[{name!r}]: {bad} apply to the '
+                        "'feature' source, not 'logits'.")
+            labels = spec.get('labels', 'hard')
+            if labels not in _LABEL_MODES:
+                raise ValueError(
+                    f'distill_inputs[{name!r}] has labels={labels!r}; valid '
+                    f'values: {list(_LABEL_MODES)}.')
+            if source == 'feature' and 'labels' in spec:
+                raise ValueError(
+                    f"distill_inputs[{name!r}]: 'labels' applies to the "
+                    "'logits' source, not 'feature'.")
+            if source == 'logits' and labels == 'none' and \
+                    self._labels_required(name):
+                raise ValueError(
+                    f'distill_inputs[{name!r}] has labels=\'none\' but '
+                    f'{type(self.distill_losses[name]).__name__} requires '
+                    "labels; use labels='hard' or 'argmax'.")
+            parsed[name] = dict(
+                source=source,
+                connector=connector,
+                student_stage=spec.get('student_stage'),
+                teacher_stage=spec.get('teacher_stage'),
+                labels=labels,
+                scheduled=bool(spec.get('scheduled', True)))
+        return parsed
+
+    def _labels_required(self, name: str) -> bool:
+        try:
+            params = inspect.signature(
+                self.distill_losses[name].forward).parameters
+        except (TypeError, ValueError):
+            return False
+        param = params.get('labels')
+        return param is not None and param.default is inspect.Parameter.empty
+
+    @staticmethod
+    def _resolve_stage(model: nn.Module, stage: Optional[str],
+                       role: str) -> nn.Module:
+        backbone = model.backbone
+        if stage is None:
+            return backbone
+        modules = dict(backbone.named_modules())
+        if not isinstance(stage, str) or not stage or stage not in modules:
+            top = [name for name, _ in backbone.named_children()]
+            stages = getattr(backbone, 'res_layers', None) or getattr(
+                backbone, 'layers', None)
+            hint = ''
+            if isinstance(stages, (list, tuple)) and stages and all(
+                    isinstance(s, str) for s in stages):
+                hint = f' The stages are {list(stages)}.'
+            raise ValueError(
+                f'The {role} backbone ({type(backbone).__name__}) has no '
+                f'module {stage!r} to record. Valid stage names: '
+                f'{", ".join(top)} (or a nested module such as '
+                f"'{top[-1]}.0'); None records the backbone's last "
+                f'output.{hint}')
+        return modules[stage]
+
+    def _make_recorders(self) -> Dict[str, StageRecorder]:
+        recorders = {}
+        for role, model in (('student', self.student), ('teacher',
+                                                        self.teacher)):
+            modules = {'__logits__': model.head}
+            for term in self.distill_inputs.values():
+                if term['source'] != 'feature':
+                    continue
+                stage = term[f'{role}_stage']
+                modules[stage] = self._resolve_stage(model, stage, role)
+            recorders[role] = StageRecorder(modules)
+        return recorders
+
+    def _feature_terms(self) -> List[str]:
+        return [
+            n for n, t in self.distill_inputs.items()
+            if t['source'] == 'feature'
+        ]
+
+    @property
+    def num_classes(self) -> int:
+        """Classes of the student's head."""
+        return self.student.head.num_classes
+
+    def _check_compatibility(self) -> None:
+        logit_terms = [
+            n for n, t in self.distill_inputs.items()
+            if t['source'] == 'logits'
+        ]
+        if not logit_terms:
+            return
+        s_classes = getattr(self.student.head, 'num_classes', None)
+        t_classes = getattr(self.teacher.head, 'num_classes', None)
+        if s_classes != t_classes:
+            raise ValueError(
+                f'The terms {logit_terms} compare logits, but the student '
+                f'head has num_classes={s_classes} and the teacher head '
+                f'num_classes={t_classes}. Both must be trained on the same '
+                'classes (set model.student/teacher head.num_classes).')
+        for name in logit_terms:
+            cost = getattr(self.distill_losses[name], 'cost_matrix', None)
+            if isinstance(cost, Tensor):
+                self.check_cost_matrix(name, cost)
+
+    def check_cost_matrix(self, name: str, cost_matrix: Tensor) -> None:
+        """Raise a ``ValueError`` unless the cost is ``num_classes`` square.
+
+        Args:
+            name (str): The term that will use it.
+            cost_matrix (torch.Tensor): The (n, n) cost.
+        """
+        n = self.num_classes
+        shape = tuple(cost_matrix.shape)
+        if shape != (n, n):
+            raise ValueError(
+                f'The cost matrix of term {name!r} has shape {shape} but the '
+                f'classifiers have num_classes={n}; build it over the same '
+                f'{n} classes (tools/build_cost_matrix.py on the teacher, or '
+                'the official file of the same dataset, e.g. the 1000-class '
+                'ImageNet matrices).')
+
+    def _check_normalization(self) -> None:
+        """Warn when the teacher was configured with another input
+        normalisation: it sees the student's preprocessed batch."""
+
+        def params(preproc):
+            if preproc is None or not getattr(preproc, '_enable_normalize',
+                                              False):
+                return None
+            return (preproc.mean.flatten().tolist(),
+                    preproc.std.flatten().tolist(),
+                    bool(getattr(preproc, 'to_rgb', False)))
+
+        s = params(self.data_preprocessor)
+        t = params(getattr(self.teacher, 'data_preprocessor', None))
+        if s is not None and t is not None and s != t:
+            print_log(
+                'The teacher config normalises its inputs differently from '
+                f'the student (student mean/std/to_rgb {s}, teacher {t}); '
+                "the teacher sees the student's preprocessed batch. Give "
+                'both the same data_preprocessor unless this is intended.',
+                logger='current',
+                level=logging.WARNING)
+
+    def _check_feature_pair(self, name: str, s_feat: Tensor,
+                            t_feat: Tensor) -> None:
+        """Check widths before the connector and shapes after it."""
+        term = self.distill_inputs[name]
+        connector = term['connector']
+        c_s, c_t = s_feat.shape[1], t_feat.shape[1]
+        where = (f"student stage {term['student_stage'] or '<last>'} and "
+                 f"teacher stage {term['teacher_stage'] or '<last>'}")
+        if connector is None:
+            if c_s != c_t:
+                raise ValueError(
+                    f'Term {name!r}: the {where} have {c_s} and {c_t} '
+                    'channels; a projector is needed but none is given. Add '
+                    'one, e.g. connectors=dict(proj=dict('
+                    f"type='mmkd.BottleneckProjector', in_channels={c_s}, "
+                    f'out_channels={c_t})) (or mmkd.ConvConnector) and '
+                    f"distill_inputs[{name!r}]['connector']='proj'.")
+        else:
+            module = self.connectors[connector]
+            c_in = getattr(module, 'in_channels', None)
+            c_out = getattr(module, 'out_channels', None)
+            if c_in is not None and c_in != c_s:
+                raise ValueError(
+                    f'Connector {connector!r} of term {name!r} takes {c_in} '
+                    f'channels but the student feature has {c_s}; set '
+                    f'in_channels={c_s}.')
+            if c_out is not None and c_out != c_t:
+                raise ValueError(
+                    f'Connector {connector!r} of term {name!r} gives {c_out} '
+                    f'channels but the teacher feature has {c_t}; set '
+                    f'out_channels={c_t}.')
+        if s_feat.shape[2:] != t_feat.shape[2:]:
+            raise ValueError(
+                f'Term {name!r}: the {where} have spatial sizes '
+                f'{tuple(s_feat.shape[2:])} and {tuple(t_feat.shape[2:])}; '
+                'record stages of the same stride.')
+
+    @torch.no_grad()
+    def _probe(self, size: int) -> None:
+        """Push a zero image through both backbones (eval mode) and check
+        the recorded feature widths."""
+        x = torch.zeros(1, 3, size, size)
+        feats = {}
+        modes = {m: m.training for m in (self.student, self.teacher)}
+        try:
+            for role, model in (('student', self.student), ('teacher',
+                                                            self.teacher)):
+                model.eval()
+                x = x.to(next(model.parameters()).device)
+                with self._recorders[role].recording() as rec:
+                    model.extract_feat(x, stage='backbone')
+                feats[role] = rec
+        except Exception as e:  # noqa: BLE001 - checked on the first batch
+            print_log(
+                f'Feature-width probe at {size}x{size} failed ({e}); the '
+                'widths are checked on the first batch instead.',
+                logger='current',
+                level=logging.DEBUG)
+            return
+        finally:
+            for model, mode in modes.items():
+                model.train(mode)
+            if not self.teacher_trainable:
+                self.teacher.eval()
+        for name in self._feature_terms():
+            term = self.distill_inputs[name]
+            self._check_feature_pair(
+                name, feats['student'].get(term['student_stage'], 'student'),
+                feats['teacher'].get(term['teacher_stage'], 'teacher'))
+        self._shapes_checked = True
+
+    # ------------------------------------------------------------------
+    # labels
+    # ------------------------------------------------------------------
+    def _labels(self, name: str, data_samples: Optional[list],
+                device: torch.device) -> Optional[Tensor]:
+        """The labels a ``'logits'`` term passes to its loss, or None."""
+        term = self.distill_inputs[name]
+        if term['labels'] == 'none' or not self._accepts_labels[name]:
+            return None
+        if not data_samples:
+            raise ValueError(
+                f'Term {name!r} needs labels, but the batch has no data '
+                'samples.')
+        sample = data_samples[0]
+        if 'gt_score' in sample:
+            if term['labels'] == 'hard':
+                loss_type = type(self.distill_losses[name]).__name__
+                raise ValueError(
+                    f'Term {name!r} ({loss_type}) separates the target '
+                    'class and needs hard labels, but the data samples '
+                    'carry soft gt_score labels (Mixup/CutMix batch '
+                    'augments, or to_onehot=True in the data preprocessor). '
+                    'Remove the batch augments, '
+                    f"or set distill_inputs[{name!r}]['labels']='argmax' "
+                    "(the official WKD code's choice) or 'none' (no target "
+                    'separation, where the loss allows it).')
+            return torch.stack([ds.gt_score for ds in data_samples
+                                ]).to(device).argmax(dim=1)
+        if 'gt_label' not in sample:
+            raise ValueError(
+                f'Term {name!r} needs labels, but the data samples have no '
+                f"gt_label; set distill_inputs[{name!r}]['labels']='none' "
+                'where the loss allows it.')
+        return torch.cat([ds.gt_label for ds in data_samples]).to(device)
+
+    # ------------------------------------------------------------------
+    # forward
+    # ------------------------------------------------------------------
+    def loss(self, inputs: Tensor, data_samples: list) -> dict:
+        """Student losses (``student.*``) and distillation terms
+        (``distill.*``) for one batch."""
+        with self._recorders['student'].recording() as rec:
+            student_losses = self.student.loss(inputs, data_samples)
+        s_out = dict(rec.outputs)
+        losses = self.add_prefix(student_losses, 'student.')
+        losses.update(
+            self.add_prefix(
+                self.distill_step(inputs, s_out, data_samples), 'distill.'))
+        return losses
+
+    def teacher_forward(self, inputs: Tensor) -> Dict[Optional[str], Tensor]:
+        """Run the teacher once under ``no_grad``; its recorded outputs
+        (``'__logits__'`` and the stages)."""
+        with torch.no_grad():
+            with self._recorders['teacher'].recording() as rec:
+                self.teacher(inputs, mode='tensor')
+        return dict(rec.outputs)
+
+    def distill_step(self, inputs: Tensor, s_out: Dict[Optional[str],
+                                                       Tensor],
+                     data_samples: Optional[list]) -> dict:
+        """Run the teacher and compute every distillation term.
+
+        Args:
+            inputs (torch.Tensor): The preprocessed batch (N, 3, H, W).
+            s_out (dict): The student's recorded outputs: ``'__logits__'``
+                (N, num_classes) and the feature stages.
+            data_samples (list, optional): The batch's data samples (labels).
+
+        Returns:
+            dict: Term name (or the keys of a dict-valued loss) -> value.
+        """
+        if not self.distill_losses:
+            return {}
+        ref = s_out['__logits__']
+        if not self.distill_enabled:
+            return {
+                name: self._zero(ref, term['connector'])
+                for name, term in self.distill_inputs.items()
+            }
+        t_out = self.teacher_forward(inputs)
+        out: Dict[str, Tensor] = {}
+        with torch.autocast(device_type=inputs.device.type, enabled=False):
+            for name, term in self.distill_inputs.items():
+                if term['source'] == 'logits':
+                    value = self._call_loss(
+                        name, s_out['__logits__'].float(),
+                        t_out['__logits__'].float(),
+                        self._labels(name, data_samples, ref.device))
+                else:
+                    value = self._feature_term(name, term, s_out, t_out)
+                scale = (
+                    self._weight_scale.get(name, 1.0)
+                    if term['scheduled'] else 1.0)
+                if isinstance(value, dict):
+                    for key, val in value.items():
+                        out[key] = val * scale
+                else:
+                    out[name] = value * scale
+        self._shapes_checked = True
+        return out
+
+    def _feature_term(self, name: str, term: dict, s_out: dict,
+                      t_out: dict):
+        s_feat = s_out.get(term['student_stage'])
+        t_feat = t_out.get(term['teacher_stage'])
+        if s_feat is None or t_feat is None:
+            role = 'student' if s_feat is None else 'teacher'
+            stage = term[f'{role}_stage']
+            raise RuntimeError(
+                f'Term {name!r}: {role} stage {stage or "<last>"} was not '
+                'recorded during the forward; choose a stage that the '
+                'backbone runs.')
+        if not self._shapes_checked:
+            self._check_feature_pair(name, s_feat, t_feat)
+        s = s_feat.float()
+        if term['connector'] is not None:
+            s = self.connectors[term['connector']](s)
+        if s.shape != t_feat.shape:
+            raise ValueError(
+                f'Term {name!r}: the student feature is {tuple(s.shape)} '
+                f'after the connector and the teacher feature '
+                f'{tuple(t_feat.shape)}.')
+        return self._call_loss(name, s, t_feat.float())
+
+    def _call_loss(self, name: str, s: Tensor, t: Tensor,
+                   labels: Optional[Tensor] = None):
+        loss = self.distill_losses[name]
+        if labels is not None:
+            return loss(s, t, labels=labels)
+        return loss(s, t)
+
+    def _zero(self, ref: Tensor, connector: Optional[str]) -> Tensor:
+        """A float32 zero connected to ``ref`` and the connector, so DDP
+        sees a gradient (of zero) for every trainable parameter."""
+        zero = ref.float().sum() * 0
+        if connector is not None:
+            for param in self.connectors[connector].parameters():
+                zero = zero + param.sum() * 0
+        return zero
+
+    def recorded_shapes(self, inputs: Tensor) -> Tuple[dict, dict]:
+        """Shapes of what the hooks record for ``inputs`` (for debugging
+        a configuration): ``(student, teacher)`` dicts key -> shape."""
+        with torch.no_grad():
+            with self._recorders['student'].recording() as rec:
+                self.student(inputs, mode='tensor')
+            s = {k: tuple(v.shape) for k, v in rec.outputs.items()}
+        t = {k: tuple(v.shape) for k, v in self.teacher_forward(
+            inputs).items()}
+        return s, t
