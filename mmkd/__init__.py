@@ -10,6 +10,6 @@ from .version import __version__
 
 register_safe_checkpoint_globals()
 
-from . import engine, losses, models  # noqa: E402,F401
+from . import engine, evaluation, losses, models  # noqa: E402,F401
 
 __all__ = ['__version__']

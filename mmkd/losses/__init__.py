@@ -1,5 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Distillation losses: WKD-L, WKD-F, cost matrices and KL baselines."""
+"""Distillation losses: WKD-L, WKD-F, cost matrices, KL baselines, KDDM and
+BD-KD."""
+from .bdkd_loss import (BDKDStudentLoss, BDKDTeacherLoss, bdkd_student_loss,
+                        bdkd_teacher_loss, entropy_gap_weights)
 from .cost_matrix import (cka_cost_matrix, cka_similarity_matrix,
                           class_centroid_cosine, classifier_weight_cosine,
                           cost_matrix_from_similarity, linear_cka,
@@ -8,6 +11,10 @@ from .dkd_loss import DKDLoss, dkd_loss
 from .gaussian_wasserstein import (gaussian_wasserstein,
                                    gaussian_wasserstein_terms, psd_sqrtm)
 from .kd_loss import KDLoss, kd_loss
+from .kddm_loss import (KDDMLoss, class_conditional, empirical_wasserstein,
+                        fit_gaussian, fitted_gaussian_wasserstein,
+                        gaussian_kl_divergence, joint_wasserstein,
+                        kddm_distance, mmd_linear, mmd_rbf)
 from .sinkhorn import sinkhorn, sinkhorn_cost
 from .utils import weight_reduce_loss
 from .wkd_feature_loss import (WKDFeatureLoss, grid_cell_bounds,
@@ -22,5 +29,10 @@ __all__ = [
     'linear_cka', 'cka_similarity_matrix', 'cka_cost_matrix',
     'cost_matrix_from_similarity', 'sharpen_cost', 'class_centroid_cosine',
     'classifier_weight_cosine', 'check_cost_matrix', 'load_cost_matrix',
-    'kd_loss', 'KDLoss', 'dkd_loss', 'DKDLoss', 'weight_reduce_loss'
+    'kd_loss', 'KDLoss', 'dkd_loss', 'DKDLoss', 'weight_reduce_loss',
+    'KDDMLoss', 'kddm_distance', 'empirical_wasserstein',
+    'class_conditional', 'joint_wasserstein', 'fit_gaussian',
+    'fitted_gaussian_wasserstein', 'gaussian_kl_divergence', 'mmd_linear',
+    'mmd_rbf', 'BDKDStudentLoss', 'BDKDTeacherLoss', 'bdkd_student_loss',
+    'bdkd_teacher_loss', 'entropy_gap_weights'
 ]

@@ -4,9 +4,10 @@ from .connectors import BottleneckProjector, ConvConnector
 from .distillers import (BaseDistiller, ClassificationDistiller,
                          DetectionDistiller, load_checkpoint_into,
                          strip_prefix, student_state_dict_from)
+from .online import BDKDOnlineDistiller
 
 __all__ = [
-    'BaseDistiller', 'BottleneckProjector', 'ClassificationDistiller',
+    'BaseDistiller', 'BDKDOnlineDistiller', 'BottleneckProjector', 'ClassificationDistiller',
     'ConvConnector', 'DetectionDistiller', 'MobileNetV1',
     'load_checkpoint_into', 'strip_prefix', 'student_state_dict_from'
 ]
