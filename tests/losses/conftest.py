@@ -16,3 +16,15 @@ def single_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def mmkd_default_scope():
+    """Build unscoped loss types (``type='KDLoss'``) in mmkd's scope.
+
+    Tests elsewhere in the suite leave MMEngine's global default scope at
+    'mmdet' or 'mmpretrain', where the unscoped names do not resolve.
+    """
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmkd'):
+        yield
