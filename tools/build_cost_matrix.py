@@ -1,14 +1,21 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Build the WKD-L cost matrix of a trained two-stage detector teacher.
+"""Build the WKD-L cost matrix of a trained teacher (detector or classifier).
 
     python tools/build_cost_matrix.py CONFIG OUT [--checkpoint CKPT]
 
 CONFIG is either a distillation config (its ``model.teacher`` and
-``model.teacher_ckpt`` are used) or the teacher's own detector config (then
+``model.teacher_ckpt`` are used) or the teacher's own config (then
 ``--checkpoint`` is required). The teacher runs over the config's training
-(or ``--split val``) dataloader; OUT (``.pth``, a plain float tensor of shape
-``(num_classes + 1, num_classes + 1)``, background last) and a heatmap PNG
-beside it are written. See ``mmkd.apis.cost_matrix`` for the recipe.
+(or ``--split val``) dataloader; OUT (``.pth``, a plain float tensor) and a
+heatmap PNG beside it are written.
+
+* A two-stage detector teacher (one with a ``roi_head``) gives a
+  ``(num_classes + 1, num_classes + 1)`` matrix from its RoI features,
+  background last (``mmkd.apis.cost_matrix``).
+* An mmpretrain classifier teacher gives a ``(num_classes, num_classes)``
+  matrix from its logits (``--source logits``, as the official ImageNet
+  matrices) or penultimate features (``--source pre_logits``, as the paper)
+  (``mmkd.apis.cls_cost_matrix``).
 """
 import argparse
 import sys
@@ -19,13 +26,16 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmkd  # noqa: F401  (registrations, checkpoint allow-list)
-from mmkd.apis.cost_matrix import build_detection_cost_matrix, save_cost_matrix
+from mmkd.apis.cls_cost_matrix import CLS_FEATURE_SOURCES
+from mmkd.apis.cost_matrix import build_teacher_cost_matrix, save_cost_matrix
 from mmkd.models import BaseDistiller, load_checkpoint_into
+from mmkd.models.distillers.base_distiller import with_data_preprocessor
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Build the CKA cost matrix for WKD-L from a detector')
+        description='Build the CKA cost matrix for WKD-L from a teacher '
+        '(two-stage detector or image classifier)')
     parser.add_argument('config', help='distillation or teacher config')
     parser.add_argument('out', help='output .pth (a .png is written beside)')
     parser.add_argument('--checkpoint', help='teacher checkpoint')
@@ -33,7 +43,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--split', choices=['train', 'val', 'test'], default='train')
     parser.add_argument('--kappa', type=float, default=1.0)
     parser.add_argument('--num-per-class', type=int, default=100)
-    parser.add_argument('--bg-per-image', type=int, default=16)
+    parser.add_argument(
+        '--bg-per-image',
+        type=int,
+        default=16,
+        help='background RoIs per image (detectors only)')
+    parser.add_argument(
+        '--source',
+        choices=list(CLS_FEATURE_SOURCES),
+        default='logits',
+        help='class features of a classifier teacher: its logits or its '
+        'penultimate features (classifiers only)')
     parser.add_argument('--max-batches', type=int, default=None)
     parser.add_argument('--batch-size', type=int, default=None)
     parser.add_argument('--num-workers', type=int, default=None)
@@ -66,6 +86,9 @@ def main(argv=None) -> int:
         print('No teacher checkpoint: pass --checkpoint (or use a '
               'distillation config with teacher_ckpt).', file=sys.stderr)
         return 2
+    if isinstance(teacher_spec, dict):
+        # a top-level data_preprocessor applies, as when the Runner builds it
+        teacher_spec = with_data_preprocessor(teacher_spec.copy(), cfg)
     teacher = BaseDistiller._build_model(teacher_spec, 'teacher')
     load_checkpoint_into(teacher, checkpoint, strict=True, role='teacher')
     teacher.to(args.device).eval()
@@ -79,16 +102,16 @@ def main(argv=None) -> int:
             loader_cfg['persistent_workers'] = False
     dataloader = Runner.build_dataloader(loader_cfg, seed=args.seed)
     classes = dataloader.dataset.metainfo.get('classes')
-    cost = build_detection_cost_matrix(
+    cost, names = build_teacher_cost_matrix(
         teacher,
         dataloader,
         kappa=args.kappa,
         num_per_class=args.num_per_class,
-        bg_per_image=args.bg_per_image,
         max_batches=args.max_batches,
+        class_names=classes,
+        bg_per_image=args.bg_per_image,
         seed=args.seed,
-        class_names=classes)
-    names = list(classes) + ['background'] if classes else None
+        source=args.source)
     written = save_cost_matrix(cost, args.out, names, not args.no_heatmap)
     print(f'Cost matrix {tuple(cost.shape)}: wrote {", ".join(written)}')
     return 0

@@ -15,12 +15,13 @@ The file format and the heatmap are those of the detection builder
 (:func:`mmkd.apis.save_cost_matrix`).
 """
 import os
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 from torch import Tensor
+
+from .cost_matrix import ClassRows, _cka_cost_matrix, class_names_of
 
 __all__ = [
     'CLS_FEATURE_SOURCES', 'collect_classification_class_features',
@@ -77,8 +78,6 @@ def collect_classification_class_features(
             samples (the classes are named).
         TypeError: If ``classifier`` is not an ``ImageClassifier``.
     """
-    from mmengine.utils import ProgressBar
-
     if source not in CLS_FEATURE_SOURCES:
         raise ValueError(f'source must be one of {CLS_FEATURE_SOURCES}, but '
                          f'got {source!r}.')
@@ -94,21 +93,12 @@ def collect_classification_class_features(
             f'{type(classifier).__name__} is not an mmpretrain '
             'ImageClassifier with a classification head (head.num_classes); '
             'for detectors use build_detection_cost_matrix.')
-    names = list(class_names) if class_names is not None else [
-        str(i) for i in range(num_classes)
-    ]
-    store: List[List[Tensor]] = [[] for _ in range(num_classes)]
-    counts = [0] * num_classes
+    rows = ClassRows(
+        class_names_of(class_names, num_classes), num_per_class)
     was_training = classifier.training
     classifier.eval()
-    total = len(dataloader) if hasattr(dataloader, '__len__') else None
-    if total is not None and max_batches is not None:
-        total = min(total, max_batches)
-    bar = ProgressBar(total) if progress and total else None
     try:
-        for i, data in enumerate(dataloader):
-            if max_batches is not None and i >= max_batches:
-                break
+        for data in rows.batches(dataloader, max_batches, progress):
             data = classifier.data_preprocessor(data, False)
             inputs, samples = data['inputs'], data['data_samples']
             labels = _labels_of(samples).cpu()
@@ -118,39 +108,16 @@ def collect_classification_class_features(
                 feats = classifier.extract_feat(inputs, stage='pre_logits')
             if isinstance(feats, (tuple, list)):
                 feats = feats[-1]
-            feats = feats.detach().flatten(1).float().cpu()
-            for c in labels.unique().tolist():
-                if not 0 <= c < num_classes:
-                    raise ValueError(
-                        f'Label {c} is outside the {num_classes} classes of '
-                        'the classifier head.')
-                need = num_per_class - counts[c]
-                if need > 0:
-                    rows = feats[labels == c][:need]
-                    store[c].append(rows)
-                    counts[c] += rows.size(0)
-            if bar is not None:
-                bar.update()
-            if min(counts) >= num_per_class:
-                break
+            bad = labels[(labels < 0) | (labels >= num_classes)]
+            if bad.numel():
+                raise ValueError(
+                    f'Label {int(bad.min())} is outside the {num_classes} '
+                    'classes of the classifier head.')
+            rows.add(feats.detach().flatten(1).float().cpu(), labels)
     finally:
         classifier.train(was_training)
-        if bar is not None:
-            bar.file.write('\n')
-    few = [f'{names[c]} ({counts[c]})' for c in range(num_classes)
-           if counts[c] < 2]
-    if few:
-        raise ValueError(
-            'Too few samples to build the cost matrix for classes: ' +
-            ', '.join(few) + '. Each class needs at least 2 images; use '
-            'more batches (max_batches) or the training split.')
-    b = min(counts)
-    if b < num_per_class:
-        print_log(
-            f'Cost matrix: {b} samples per class (the smallest class; '
-            f'asked for {num_per_class}).',
-            logger='current')
-    return torch.stack([torch.cat(rows)[:b] for rows in store])
+    return rows.stack('Each class needs at least 2 images; use more batches '
+                      '(max_batches) or the training split.')
 
 
 def build_classification_cost_matrix(classifier: nn.Module,
@@ -161,10 +128,9 @@ def build_classification_cost_matrix(classifier: nn.Module,
     :func:`collect_classification_class_features`, whose keyword arguments
     pass through) and return the CKA cost matrix ``(num_classes,
     num_classes)``, float32, symmetric with a zero diagonal."""
-    from mmkd.losses import cka_cost_matrix
     features = collect_classification_class_features(classifier, dataloader,
                                                      **kwargs)
-    return cka_cost_matrix(features.double(), kappa=kappa).float()
+    return _cka_cost_matrix(features, kappa)
 
 
 def load_official_cost_matrix(path: Union[str, os.PathLike],

@@ -12,7 +12,7 @@ class, rows are paired by index), then ``cka_cost_matrix`` turns them into
 """
 import os
 import os.path as osp
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -21,13 +21,105 @@ from torch import Tensor
 
 __all__ = [
     'collect_detection_class_features', 'build_detection_cost_matrix',
-    'save_cost_matrix', 'load_cost_matrix', 'plot_cost_matrix'
+    'build_teacher_cost_matrix', 'save_cost_matrix', 'load_cost_matrix',
+    'plot_cost_matrix', 'ClassRows', 'class_names_of'
 ]
 
 
 def _cka_cost_matrix(features: Tensor, kappa: float) -> Tensor:
     from mmkd.losses import cka_cost_matrix
-    return cka_cost_matrix(features, kappa=kappa)
+    return cka_cost_matrix(features.double(), kappa=kappa).float()
+
+
+def class_names_of(class_names: Optional[Sequence[str]],
+                   num_classes: int) -> List[str]:
+    """``num_classes`` names for messages: the given ones, indices for the
+    rest."""
+    names = list(class_names or [])[:num_classes]
+    return names + [str(i) for i in range(len(names), num_classes)]
+
+
+class ClassRows:
+    """Per-class feature rows of a teacher, at most ``num_per_class`` each.
+
+    Shared by the detection and classification collectors: rows are added
+    batch by batch (:meth:`add`), :meth:`batches` reads the dataloader
+    (progress bar, ``max_batches``, early stop once every class is full)
+    and :meth:`stack` gives every class the same number of rows.
+
+    Args:
+        names (list[str]): One name per class, for messages.
+        num_per_class (int): Rows to keep per class.
+    """
+
+    def __init__(self, names: Sequence[str], num_per_class: int) -> None:
+        self.names = list(names)
+        self.num_per_class = num_per_class
+        self.store: List[List[Tensor]] = [[] for _ in self.names]
+        self.counts = [0] * len(self.names)
+
+    @property
+    def full(self) -> bool:
+        """Whether every class has ``num_per_class`` rows."""
+        return min(self.counts) >= self.num_per_class
+
+    def add(self, feats: Tensor, labels: Tensor) -> None:
+        """Keep the rows of ``feats`` (R, d) whose class (``labels``, R)
+        still needs rows."""
+        for c in labels.unique().tolist():
+            need = self.num_per_class - self.counts[c]
+            if need > 0:
+                rows = feats[labels == c][:need]
+                self.store[c].append(rows)
+                self.counts[c] += rows.size(0)
+
+    def batches(self, dataloader: Iterable, max_batches: Optional[int],
+                progress: bool) -> Iterator:
+        """The batches of ``dataloader``, at most ``max_batches``, until
+        every class is full, with mmengine's progress bar."""
+        from mmengine.utils import ProgressBar
+        total = len(dataloader) if hasattr(dataloader, '__len__') else None
+        if total is not None and max_batches is not None:
+            total = min(total, max_batches)
+        bar = ProgressBar(total) if progress and total else None
+        try:
+            for i, data in enumerate(dataloader):
+                if max_batches is not None and i >= max_batches:
+                    break
+                yield data
+                if bar is not None:
+                    bar.update()
+                if self.full:
+                    break
+        finally:
+            if bar is not None:
+                bar.file.write('\n')
+
+    def stack(self, hint: str) -> Tensor:
+        """``(num_classes, b, d)``, ``b`` the smallest per-class count.
+
+        Args:
+            hint (str): How to get more samples, appended to the error.
+
+        Raises:
+            ValueError: If a class has fewer than 2 rows (the classes are
+                named with their counts).
+        """
+        few = [
+            f'{name} ({count})'
+            for name, count in zip(self.names, self.counts) if count < 2
+        ]
+        if few:
+            raise ValueError(
+                'Too few samples to build the cost matrix for classes: ' +
+                ', '.join(few) + '. ' + hint)
+        b = min(self.counts)
+        if b < self.num_per_class:
+            print_log(
+                f'Cost matrix: {b} samples per class (the smallest class; '
+                f'asked for {self.num_per_class}).',
+                logger='current')
+        return torch.stack([torch.cat(rows)[:b] for rows in self.store])
 
 
 def _gt_boxes(data_sample) -> tuple:
@@ -73,7 +165,6 @@ def collect_detection_class_features(
         ValueError: If a class got no (or one) sample, naming the classes.
     """
     from mmdet.structures.bbox import bbox2roi, bbox_overlaps
-    from mmengine.utils import ProgressBar
 
     from mmkd.models.distillers.detection_distiller import DetectionDistiller
 
@@ -90,13 +181,9 @@ def collect_detection_class_features(
             'detection cost matrix needs a two-stage detector with a '
             'classification FC (e.g. Faster R-CNN).')
     num_classes = bbox_head.num_classes
-    n = num_classes + 1
-    names = list(class_names) if class_names is not None else [
-        str(i) for i in range(num_classes)
-    ]
-    names = names[:num_classes] + ['background']
-    store: List[List[Tensor]] = [[] for _ in range(n)]
-    counts = [0] * n
+    rows = ClassRows(
+        class_names_of(class_names, num_classes) + ['background'],
+        num_per_class)
     captured: List[Tensor] = []
 
     def pre_hook(module, args):
@@ -106,14 +193,8 @@ def collect_detection_class_features(
     was_training = detector.training
     detector.eval()
     handle = fc_cls.register_forward_pre_hook(pre_hook)
-    total = len(dataloader) if hasattr(dataloader, '__len__') else None
-    if total is not None and max_batches is not None:
-        total = min(total, max_batches)
-    bar = ProgressBar(total) if progress and total else None
     try:
-        for i, data in enumerate(dataloader):
-            if max_batches is not None and i >= max_batches:
-                break
+        for data in rows.batches(dataloader, max_batches, progress):
             data = detector.data_preprocessor(data, False)
             inputs, samples = data['inputs'], data['data_samples']
             x = detector.extract_feat(inputs)
@@ -125,7 +206,8 @@ def collect_detection_class_features(
                 if gt_boxes.numel() and cand.numel():
                     iou = bbox_overlaps(cand, gt_boxes).max(dim=1).values
                     cand = cand[iou < bg_iou_thr]
-                if counts[num_classes] < num_per_class and cand.size(0):
+                if rows.counts[num_classes] < num_per_class and \
+                        cand.size(0):
                     pick = torch.randperm(
                         cand.size(0), generator=generator)[:bg_per_image]
                     cand = cand[pick.to(cand.device)]
@@ -142,37 +224,12 @@ def collect_detection_class_features(
             if labels_all.numel():
                 captured.clear()
                 DetectionDistiller.roi_forward(roi_head, x, bbox2roi(boxes))
-                feats = captured[-1].cpu()
-                labels_all = labels_all.cpu()
-                for c in labels_all.unique().tolist():
-                    need = num_per_class - counts[c]
-                    if need > 0:
-                        rows = feats[labels_all == c][:need]
-                        store[c].append(rows)
-                        counts[c] += rows.size(0)
-            if bar is not None:
-                bar.update()
-            if min(counts) >= num_per_class:
-                break
+                rows.add(captured[-1].cpu(), labels_all.cpu())
     finally:
         handle.remove()
         detector.train(was_training)
-        if bar is not None:
-            bar.file.write('\n')
-    empty = [f'{names[c]} ({counts[c]})' for c in range(n) if counts[c] < 2]
-    if empty:
-        raise ValueError(
-            'Too few samples to build the cost matrix for classes: ' +
-            ', '.join(empty) + '. Each class (and background) needs at '
-            'least 2 RoIs; use more images (max_batches) or the training '
-            'split.')
-    b = min(counts)
-    if b < num_per_class:
-        print_log(
-            f'Cost matrix: {b} samples per class (the smallest class; '
-            f'asked for {num_per_class}).',
-            logger='current')
-    return torch.stack([torch.cat(rows)[:b] for rows in store])
+    return rows.stack('Each class (and background) needs at least 2 RoIs; '
+                      'use more images (max_batches) or the training split.')
 
 
 def build_detection_cost_matrix(detector: nn.Module,
@@ -184,7 +241,73 @@ def build_detection_cost_matrix(detector: nn.Module,
     ``(num_classes + 1, num_classes + 1)``."""
     features = collect_detection_class_features(detector, dataloader,
                                                 **kwargs)
-    return _cka_cost_matrix(features.double(), kappa).float()
+    return _cka_cost_matrix(features, kappa)
+
+
+def build_teacher_cost_matrix(
+        teacher: nn.Module,
+        dataloader: Iterable,
+        kappa: float = 1.0,
+        num_per_class: int = 100,
+        max_batches: Optional[int] = None,
+        class_names: Optional[Sequence[str]] = None,
+        bg_per_image: int = 16,
+        seed: int = 0,
+        source: str = 'logits',
+        progress: bool = True) -> Tuple[Tensor, Optional[List[str]]]:
+    """The WKD-L cost matrix of a detector or a classifier teacher.
+
+    A teacher with a ``roi_head`` goes to
+    :func:`build_detection_cost_matrix` (background last), any other to
+    :func:`~mmkd.apis.build_classification_cost_matrix`.
+
+    Args:
+        teacher (nn.Module): A trained two-stage mmdet detector or mmpretrain
+            ``ImageClassifier``.
+        dataloader (Iterable): Labelled batches of the teacher's dataset.
+        kappa (float): Sharpening. Defaults to 1.0.
+        num_per_class (int): Samples per class. Defaults to 100.
+        max_batches (int, optional): Limit on the batches read.
+        class_names (Sequence[str], optional): The dataset's classes.
+        bg_per_image (int): Background RoIs per image (detectors only).
+            Defaults to 16.
+        seed (int): Seed of the background draw (detectors only).
+            Defaults to 0.
+        source (str): ``'logits'`` or ``'pre_logits'`` (classifiers only,
+            see :func:`~mmkd.apis.collect_classification_class_features`;
+            detectors use the RoI head's penultimate features). Defaults to
+            ``'logits'``.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        tuple[torch.Tensor, list[str] | None]: The cost matrix and the names
+        of its rows (``'background'`` last for detectors), None without
+        ``class_names``.
+    """
+    classes = list(class_names) if class_names else None
+    if getattr(teacher, 'roi_head', None) is not None:
+        cost = build_detection_cost_matrix(
+            teacher,
+            dataloader,
+            kappa=kappa,
+            num_per_class=num_per_class,
+            bg_per_image=bg_per_image,
+            max_batches=max_batches,
+            seed=seed,
+            progress=progress,
+            class_names=classes)
+        return cost, classes + ['background'] if classes else None
+    from .cls_cost_matrix import build_classification_cost_matrix
+    cost = build_classification_cost_matrix(
+        teacher,
+        dataloader,
+        kappa=kappa,
+        num_per_class=num_per_class,
+        max_batches=max_batches,
+        progress=progress,
+        class_names=classes,
+        source=source)
+    return cost, classes
 
 
 def plot_cost_matrix(cost: Tensor,
@@ -226,6 +349,10 @@ def save_cost_matrix(cost: Tensor,
     if cost.dim() != 2 or cost.shape[0] != cost.shape[1]:
         raise ValueError(
             f'A cost matrix is square, got shape {tuple(cost.shape)}.')
+    if osp.splitext(out_file)[1].lower() not in ('.pth', '.pt'):
+        raise ValueError(
+            f'The cost matrix file {out_file!r} is written with torch.save; '
+            "give it a '.pth' (or '.pt') name so that it can be loaded.")
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     torch.save(cost.detach().cpu().float().contiguous(), out_file)
     written = [out_file]
@@ -238,14 +365,7 @@ def save_cost_matrix(cost: Tensor,
 
 def load_cost_matrix(path: str) -> Tensor:
     """Load a cost matrix written by :func:`save_cost_matrix` (``.pth``) or a
-    numpy ``.npy`` file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'Cost matrix file {path!r} does not exist.')
-    if path.endswith('.npy'):
-        import numpy as np
-        cost = torch.from_numpy(np.load(path))
-    else:
-        cost = torch.load(path, map_location='cpu', weights_only=True)
-    if isinstance(cost, dict):
-        raise ValueError(f'{path!r} holds a dict, not a cost-matrix tensor.')
-    return cost.float()
+    numpy ``.npy`` file, validated by :func:`mmkd.losses.load_cost_matrix`
+    (square, finite, non-negative), as float32 on the CPU."""
+    from mmkd.losses import load_cost_matrix as _load
+    return _load(path).float()

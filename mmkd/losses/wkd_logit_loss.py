@@ -103,7 +103,9 @@ def load_cost_matrix(cost_matrix: CostLike,
                              'a .pth/.pt (torch.save of a tensor) or .npy '
                              'file')
         if not osp.isfile(path):
-            raise FileNotFoundError(f'cost matrix file not found: {path}')
+            raise FileNotFoundError(
+                f'cost matrix file {path!r} does not exist; build it with '
+                'tools/build_cost_matrix.py or fix the path')
         if ext == '.npy':
             loaded = np.load(path, allow_pickle=False)
         else:

@@ -222,12 +222,11 @@ def test_cost_matrix_hook_builds_caches_and_sets(tmp_path, monkeypatch):
     assert cost.shape == (NUM_CLASSES + 1, NUM_CLASSES + 1)
     assert torch.allclose(cost, torch.load(cost_file))
     # second run: the cached file is used, nothing is rebuilt
-    import mmkd.engine.hooks.cost_matrix_hook as cmh
-
     def fail(*args, **kwargs):
         raise AssertionError('rebuilt')
 
-    monkeypatch.setattr(cmh, 'build_detection_cost_matrix', fail)
+    import mmkd.apis.cost_matrix as api
+    monkeypatch.setattr(api, 'build_detection_cost_matrix', fail)
     other = wkd_distiller()
     CostMatrixHook(str(cost_file)).before_train(fake_runner(other))
     assert torch.equal(other.distill_losses['loss_wkd_l'].cost_matrix, cost)
@@ -241,3 +240,70 @@ def test_cost_matrix_hook_rejects_a_matrix_of_the_wrong_size(tmp_path):
         CostMatrixHook(str(path)).before_train(fake_runner(model))
     with pytest.raises(ValueError, match='kappa must be > 0'):
         CostMatrixHook(str(path), kappa=0)
+
+
+class _ClsLoader(list):
+    """Raw classification batches with a dataset carrying class names."""
+
+    def __init__(self, batches, classes):
+        super().__init__(batches)
+        self.dataset = SimpleNamespace(metainfo=dict(classes=classes))
+
+
+def _cls_loader(num_batches: int = 3):
+    from mmpretrain.structures import DataSample
+    gen = torch.Generator().manual_seed(0)
+    batches = [
+        dict(
+            inputs=[
+                torch.randint(0, 256, (3, 8, 8), generator=gen).byte()
+                for _ in range(6)
+            ],
+            data_samples=[
+                DataSample().set_gt_label(c) for c in (0, 1, 2, 0, 1, 2)
+            ]) for _ in range(num_batches)
+    ]
+    return _ClsLoader(batches, ('cat', 'dog', 'eel'))
+
+
+@pytest.mark.parametrize('source', ['logits', 'pre_logits'])
+def test_cost_matrix_hook_builds_a_classifier_teachers_matrix(
+        tmp_path, monkeypatch, source):
+    import mmpretrain.models  # noqa: F401
+
+    import mmkd.models.distillers.classification_distiller  # noqa: F401
+    from test_classification_distiller import classifier_cfg
+
+    from mmkd.apis import build_classification_cost_matrix
+    from mmkd.models import ClassificationDistiller
+    torch.manual_seed(0)
+    model = ClassificationDistiller(
+        student=classifier_cfg(4, num_classes=3),
+        teacher=classifier_cfg(8, num_classes=3),
+        distill_losses=dict(
+            loss_wkd_l=dict(type='mmkd.WKDLogitLoss', cost_matrix=None)),
+        distill_inputs=dict(loss_wkd_l='logits'),
+        probe_size=None)
+    loader = _cls_loader()
+    labels = []
+    import mmkd.apis.cost_matrix as api
+    monkeypatch.setattr(api, 'plot_cost_matrix',
+                        lambda cost, out, names: labels.append(names) or out)
+    cost_file = tmp_path / 'cls_cost.pth'
+    CostMatrixHook(
+        str(cost_file), num_per_class=4, kappa=2.0,
+        source=source).before_train(
+            fake_runner(model, train_dataloader=loader))
+    assert labels == [['cat', 'dog', 'eel']]  # no background class
+    cost = model.distill_losses['loss_wkd_l'].cost_matrix
+    expected = build_classification_cost_matrix(
+        model.teacher, loader, kappa=2.0, num_per_class=4, source=source,
+        progress=False)
+    assert cost.shape == (3, 3)
+    torch.testing.assert_close(cost, expected)
+    assert not model.teacher.training
+
+
+def test_cost_matrix_hook_checks_source(tmp_path):
+    with pytest.raises(ValueError, match=r"source must be one of \['logits'"):
+        CostMatrixHook(str(tmp_path / 'c.pth'), source='features')

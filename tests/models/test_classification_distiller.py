@@ -471,3 +471,61 @@ def test_student_mixup_is_kept_and_refused_by_target_separation():
     assert 'gt_score' in samples[0]
     with pytest.raises(ValueError, match='soft gt_score'):
         model.loss(inputs, samples)
+
+
+def _raw_batch(n: int = 2, size: int = 16, seed: int = 3) -> dict:
+    from mmpretrain.structures import DataSample
+    gen = torch.Generator().manual_seed(seed)
+    return dict(
+        inputs=[
+            torch.randint(0, 256, (3, size, size), generator=gen).byte()
+            for _ in range(n)
+        ],
+        data_samples=[DataSample().set_gt_label(i) for i in range(n)])
+
+
+def test_teacher_sees_its_own_normalisation():
+    """A teacher configured with another normalisation (here BGR, std 1)
+    gets the student's batch converted to it; a teacher whose model config
+    carries no normalisation (mmpretrain keeps it at the top level) gets
+    the student's batch as is."""
+    teacher = classifier_cfg(16)
+    teacher['data_preprocessor'].update(
+        mean=[103.53, 116.28, 123.675], std=[1.0] * 3, to_rgb=False)
+    student = classifier_cfg(8)
+    student['data_preprocessor']['to_rgb'] = True
+    model = build('kd', student=student, teacher=teacher)
+    data = _raw_batch()
+    s_inputs = model.data_preprocessor(copy.deepcopy(data), False)['inputs']
+    t_inputs = model.teacher.data_preprocessor(data, False)['inputs']
+    assert not torch.allclose(s_inputs, t_inputs)
+    torch.testing.assert_close(
+        model.teacher_inputs(s_inputs), t_inputs, atol=1e-4, rtol=0)
+    # the teacher forward (and so the distillation terms) uses it
+    seen = []
+    handle = model.teacher.backbone.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0]))
+    try:
+        model.teacher_forward(s_inputs)
+    finally:
+        handle.remove()
+    torch.testing.assert_close(seen[0], t_inputs, atol=1e-4, rtol=0)
+
+    unset = classifier_cfg(16)
+    del unset['data_preprocessor']
+    assert build('kd', teacher=unset).teacher_inputs(s_inputs) is s_inputs
+    assert build('kd').teacher_inputs(s_inputs) is s_inputs
+
+
+def test_teacher_config_file_gets_its_top_level_data_preprocessor(tmp_path):
+    """mmpretrain configs keep the normalisation at the top level; a
+    teacher read from a config file gets it, as the Runner would give it."""
+    teacher = classifier_cfg(16)
+    preproc = teacher.pop('data_preprocessor')
+    preproc.pop('type')
+    path = tmp_path / 'teacher.py'
+    path.write_text(f'model = {teacher!r}\ndata_preprocessor = {preproc!r}\n')
+    model = build('kd', teacher=str(path))
+    t_pre = model.teacher.data_preprocessor
+    assert type(t_pre).__name__ == 'ClsDataPreprocessor'
+    torch.testing.assert_close(t_pre.mean.flatten(), torch.full((3, ), 127.5))

@@ -7,16 +7,23 @@ config files, including ``mmdet::``/``mmpretrain::`` paths), loads and freezes
 the teacher, keeps the teacher in eval mode across ``train()`` calls, keeps
 the teacher out of checkpoints unless asked, builds the distillation losses
 and connectors, prefixes loss keys and exposes the small API the mmkd hooks
-drive (distillation weight scale, distillation on/off, cost matrices).
+drive (distillation weight scale, distillation on/off, cost matrices). It
+also owns the generic half of every distillation step: parsing
+``distill_inputs`` (driven by the wrapper's :attr:`BaseDistiller.SOURCES`
+and :attr:`BaseDistiller.TERM_KEYS`), converting the student's batch to the
+teacher's input normalisation, and computing the terms in float32 outside
+autocast with their schedule scale (:meth:`BaseDistiller.compute_terms`).
 
-Task wrappers (:class:`~mmkd.models.DetectionDistiller`, a classification
-distiller) implement ``loss`` and the validation of their inputs.
+Task wrappers (:class:`~mmkd.models.DetectionDistiller`,
+:class:`~mmkd.models.ClassificationDistiller`) implement ``loss``, what
+each source reads, and the task-specific checks of their inputs.
 """
 import inspect
 import logging
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Union
+from typing import (Any, Callable, Dict, Iterable, List, Optional, Tuple,
+                    Union)
 
 import torch
 import torch.nn as nn
@@ -30,10 +37,15 @@ from mmkd.registry import MODELS
 
 __all__ = [
     'BaseDistiller', 'load_checkpoint_into', 'strip_prefix',
-    'student_state_dict_from'
+    'student_state_dict_from', 'with_data_preprocessor'
 ]
 
 ModelSpec = Union[dict, ConfigDict, str, nn.Module]
+#: What a distillation loss returns: a tensor or a dict of named tensors.
+LossValue = Union[Tensor, Dict[str, Tensor]]
+#: Input normalisation of a data preprocessor: (mean, std, channel flip);
+#: mean and std are None when it does not normalise.
+NormParams = Tuple[Optional[Tensor], Optional[Tensor], bool]
 
 #: Submodule names of a distiller; a state dict without any of these is
 #: treated as a plain student state dict (see ``_load_from_state_dict``).
@@ -65,6 +77,24 @@ def student_state_dict_from(state_dict: Dict[str, Tensor]) -> 'OrderedDict':
     raise ValueError(
         'The checkpoint holds no student weights (no key starts with '
         f"'student.'); first keys: [{sample}]. Is it a distiller checkpoint?")
+
+
+def with_data_preprocessor(model_cfg: dict, cfg: Config) -> dict:
+    """``model_cfg`` with the top-level ``data_preprocessor`` of ``cfg``
+    unless it has its own, as mmengine's Runner builds models (mmpretrain
+    configs keep the input normalisation at the top level).
+
+    Args:
+        model_cfg (dict): A model config from ``cfg``.
+        cfg (Config): The whole config.
+
+    Returns:
+        dict: ``model_cfg``, updated in place.
+    """
+    preproc = cfg.get('data_preprocessor', None)
+    if preproc is not None and 'data_preprocessor' not in model_cfg:
+        model_cfg['data_preprocessor'] = preproc
+    return model_cfg
 
 
 _REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
@@ -205,6 +235,18 @@ class BaseDistiller(BaseModel):
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
+    #: Source name -> what a term reading it receives; set by each task
+    #: wrapper. The first one is the example in error messages.
+    SOURCES: Dict[str, str] = {}
+    #: Keys a ``distill_inputs`` entry may hold (``source``, ``connector``
+    #: and ``scheduled`` are parsed here, the rest by ``_parse_term``).
+    TERM_KEYS: Tuple[str, ...] = ('source', 'connector', 'scheduled')
+    #: Whether a teacher ``data_preprocessor`` that does not normalise means
+    #: "not configured" (mmpretrain model configs keep the normalisation at
+    #: the top level, outside ``model``), so the teacher gets the student's
+    #: batch as is, rather than "raw pixels" (mmdet model configs carry it).
+    UNNORMALISED_TEACHER_IS_UNSET = False
+
     def __init__(self,
                  student: ModelSpec,
                  teacher: ModelSpec,
@@ -258,6 +300,7 @@ class BaseDistiller(BaseModel):
         self.register_state_dict_post_hook(_drop_teacher_state)
         self.register_load_state_dict_post_hook(
             BaseDistiller._ignore_missing_teacher)
+        self._setup_teacher_normalization()
 
     # ------------------------------------------------------------------
     # building
@@ -299,7 +342,7 @@ class BaseDistiller(BaseModel):
             cfg = Config.fromfile(path)
         if 'model' not in cfg:
             raise ValueError(f'The {role} config {path!r} has no `model`.')
-        model_cfg = cfg.model
+        model_cfg = with_data_preprocessor(cfg.model, cfg)
         # Unscoped types of a package config belong to its default scope.
         scope = cfg.get('default_scope', None)
         if scope is not None and '_scope_' not in model_cfg:
@@ -362,6 +405,230 @@ class BaseDistiller(BaseModel):
         if not self.teacher_trainable:
             self.teacher.train(False)
         return self
+
+    # ------------------------------------------------------------------
+    # teacher inputs
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _norm_params(preproc: Optional[nn.Module]) -> Optional[NormParams]:
+        """``(mean, std, flip)`` of a data preprocessor, or None when it is
+        not an mmengine-style image preprocessor.
+
+        ``flip`` is mmengine's channel conversion (``bgr_to_rgb``) or
+        mmpretrain's ``to_rgb``.
+        """
+        if preproc is None or not hasattr(preproc, '_enable_normalize'):
+            return None
+        if preproc._enable_normalize:
+            mean = preproc.mean.detach().clone().float().view(-1)
+            std = preproc.std.detach().clone().float().view(-1)
+        else:
+            mean = std = None
+        flip = getattr(preproc, '_channel_conversion',
+                       getattr(preproc, 'to_rgb', False))
+        return mean, std, bool(flip)
+
+    def _setup_teacher_normalization(self) -> None:
+        """Decide whether :meth:`teacher_inputs` converts the batch."""
+        s = self._norm_params(self.data_preprocessor)
+        t = self._norm_params(getattr(self.teacher, 'data_preprocessor',
+                                      None))
+        self._renorm = None
+        if s is None or t is None:
+            return
+        if t[0] is None and self.UNNORMALISED_TEACHER_IS_UNSET:
+            return
+        same = (s[2] == t[2] and (s[0] is None) == (t[0] is None)
+                and (s[0] is None or (torch.equal(s[0], t[0])
+                                      and torch.equal(s[1], t[1]))))
+        if same:
+            return
+        print_log(
+            'The teacher normalises its inputs differently from the student '
+            f'(student mean/std/flip {s}, teacher {t}); the student batch is '
+            "converted to the teacher's normalisation before the teacher "
+            'runs (padding stays where the student put it).',
+            logger='current',
+            level=logging.WARNING)
+        self._renorm = (s, t)
+
+    def teacher_inputs(self, inputs: Tensor) -> Tensor:
+        """The student's preprocessed batch in the teacher's normalisation.
+
+        Undoes the student's mean/std and channel order and applies the
+        teacher's, so the teacher sees the tensor the student saw (same
+        size, padding and augmentation) normalised as it was trained.
+
+        Args:
+            inputs (torch.Tensor): The student's batch (N, C, H, W).
+
+        Returns:
+            torch.Tensor: ``inputs`` itself when both normalise alike,
+            otherwise the converted batch in the same dtype.
+        """
+        if self._renorm is None:
+            return inputs
+        (s_mean, s_std, s_flip), (t_mean, t_std, t_flip) = self._renorm
+        x = inputs.float()
+        if s_mean is not None:
+            x = x * s_std.to(x).view(1, -1, 1, 1) + s_mean.to(x).view(
+                1, -1, 1, 1)
+        if s_flip != t_flip:
+            x = x.flip(1)
+        if t_mean is not None:
+            x = (x - t_mean.to(x).view(1, -1, 1, 1)) / t_std.to(x).view(
+                1, -1, 1, 1)
+        return x.to(inputs.dtype)
+
+    # ------------------------------------------------------------------
+    # distill_inputs
+    # ------------------------------------------------------------------
+    def _parse_distill_inputs(self, distill_inputs: Optional[dict]) -> dict:
+        """Validate ``distill_inputs`` against the terms, ``SOURCES``,
+        ``TERM_KEYS`` and the connectors.
+
+        Each entry becomes a dict with ``source``, ``connector`` and
+        ``scheduled``, updated with what :meth:`_parse_term` returns.
+
+        Args:
+            distill_inputs (dict, optional): Term name -> source name or a
+                dict with ``source`` and the keys in ``TERM_KEYS``.
+
+        Returns:
+            dict: Term name -> parsed entry.
+
+        Raises:
+            ValueError: If a term has no entry, an entry names no term, or
+                an entry has an unknown key, source or connector.
+            TypeError: If an entry is neither a source name nor a dict.
+        """
+        sources = list(self.SOURCES)
+        distill_inputs = dict(distill_inputs or {})
+        names = set(self.distill_losses)
+        missing = sorted(names - set(distill_inputs))
+        if missing:
+            raise ValueError(
+                f'distill_inputs has no entry for the terms {missing}; give '
+                'each term its source, e.g. distill_inputs=dict('
+                f"{missing[0]}='{sources[0]}'). Sources: {sources}.")
+        extra = sorted(set(distill_inputs) - names)
+        if extra:
+            raise ValueError(
+                f'distill_inputs names {extra}, which are not in '
+                f'distill_losses {sorted(names)}.')
+        parsed = {}
+        for name, spec in distill_inputs.items():
+            if isinstance(spec, str):
+                spec = dict(source=spec)
+            if not isinstance(spec, (dict, ConfigDict)):
+                raise TypeError(
+                    f'distill_inputs[{name!r}] must be a source name or a '
+                    f'dict, but got {spec!r}.')
+            spec = dict(spec)
+            unknown = sorted(set(spec) - set(self.TERM_KEYS))
+            if unknown:
+                raise ValueError(
+                    f'distill_inputs[{name!r}] has unknown keys {unknown}; '
+                    f'valid keys: {list(self.TERM_KEYS)}.')
+            source = spec.get('source')
+            if source not in self.SOURCES:
+                raise ValueError(
+                    f'distill_inputs[{name!r}] has source {source!r}; valid '
+                    f'sources: {sources}.')
+            connector = spec.get('connector')
+            if connector is not None and connector not in self.connectors:
+                raise ValueError(
+                    f'distill_inputs[{name!r}] uses connector {connector!r}, '
+                    f'which is not in connectors {list(self.connectors)}.')
+            term = dict(
+                source=source,
+                connector=connector,
+                scheduled=bool(spec.get('scheduled', True)))
+            term.update(self._parse_term(name, spec, source))
+            parsed[name] = term
+        return parsed
+
+    def _parse_term(self, name: str, spec: dict, source: str) -> dict:
+        """Task-specific checks of one ``distill_inputs`` entry.
+
+        Args:
+            name (str): The term.
+            spec (dict): Its entry (keys already checked).
+            source (str): Its source (already checked).
+
+        Returns:
+            dict: The task-specific fields of the parsed entry.
+        """
+        return {}
+
+    # ------------------------------------------------------------------
+    # distillation terms
+    # ------------------------------------------------------------------
+    def _zero(self, ref: Tensor, connector: Optional[str]) -> Tensor:
+        """A float32 zero connected to ``ref`` and the connector, so DDP
+        sees a gradient (of zero) for every trainable parameter."""
+        zero = ref.float().sum() * 0
+        if connector is not None:
+            for param in self.connectors[connector].parameters():
+                zero = zero + param.sum() * 0
+        return zero
+
+    def _call_loss(self,
+                   name: str,
+                   s: Tensor,
+                   t: Tensor,
+                   labels: Optional[Tensor] = None) -> LossValue:
+        """Call a term's loss; ``labels`` only reach losses taking them."""
+        loss = self.distill_losses[name]
+        if labels is not None and self._accepts_labels[name]:
+            return loss(s, t, labels=labels)
+        return loss(s, t)
+
+    def compute_terms(self, inputs: Tensor, ref: Tensor,
+                      run_teacher: Callable[[Tensor], Any],
+                      term_value: Callable[[str, dict, Any], LossValue]
+                      ) -> Dict[str, Tensor]:
+        """The generic half of a distillation step.
+
+        When distillation is off, every term is a graph-connected zero (the
+        teacher does not run). Otherwise the teacher runs once under
+        ``no_grad`` on :meth:`teacher_inputs`, then each term is computed
+        in float32 outside autocast and multiplied by its schedule factor
+        (see :meth:`set_distill_weight_scale`; 1 for terms with
+        ``scheduled=False``).
+
+        Args:
+            inputs (torch.Tensor): The student's preprocessed batch.
+            ref (torch.Tensor): A student output the zeros are connected
+                to.
+            run_teacher (callable): ``run_teacher(teacher_inputs)`` -> what
+                the teacher gives the terms.
+            term_value (callable): ``term_value(name, term, teacher_out)``
+                -> the term's loss (a tensor or a dict of tensors).
+
+        Returns:
+            dict: Term name, or the keys of a dict-valued loss, -> value.
+        """
+        if not self.distill_enabled:
+            return {
+                name: self._zero(ref, term['connector'])
+                for name, term in self.distill_inputs.items()
+            }
+        with torch.no_grad():
+            teacher_out = run_teacher(self.teacher_inputs(inputs))
+        out: Dict[str, Tensor] = {}
+        with torch.autocast(device_type=inputs.device.type, enabled=False):
+            for name, term in self.distill_inputs.items():
+                value = term_value(name, term, teacher_out)
+                scale = (
+                    self._weight_scale.get(name, 1.0)
+                    if term['scheduled'] else 1.0)
+                if isinstance(value, dict):
+                    for key, val in value.items():
+                        out[key] = val * scale
+                else:
+                    out[name] = value * scale
+        return out
 
     # ------------------------------------------------------------------
     # checkpoints

@@ -11,9 +11,14 @@ forward hooks record the tensors the distillation terms read:
   :class:`~mmkd.models.MobileNetV1` (methods.md section 2, "Conv5").
 
 The teacher runs once per step under ``no_grad`` on the same preprocessed
-batch, with the same hooks. The hooks live only for the duration of one
-forward: their handles are removed in a ``finally`` block, so ``predict``,
-exports, deep copies (EMA) and pickling never see them.
+batch, with the same hooks. When the teacher's ``data_preprocessor``
+normalises differently (another mean/std or channel order), the batch is
+converted to its normalisation first (:meth:`BaseDistiller.teacher_inputs`);
+a teacher whose model config carries no normalisation (mmpretrain keeps it
+at the top level of a config) gets the student's batch as is. The hooks
+live only for the duration of one forward: their handles are removed in a
+``finally`` block, so ``predict``, exports, deep copies (EMA) and pickling
+never see them.
 """
 import inspect
 import logging
@@ -38,8 +43,6 @@ CLS_SOURCES = {
     'feature': 'a backbone stage output (N, C, H, W) of student (through '
     'the connector, if any) and teacher',
 }
-_TERM_KEYS = ('source', 'connector', 'student_stage', 'teacher_stage',
-              'labels', 'scheduled')
 #: How a 'logits' term gets its labels from the data samples.
 _LABEL_MODES = ('hard', 'argmax', 'none')
 
@@ -181,6 +184,11 @@ class ClassificationDistiller(BaseDistiller):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    SOURCES = CLS_SOURCES
+    TERM_KEYS = ('source', 'connector', 'student_stage', 'teacher_stage',
+                 'labels', 'scheduled')
+    UNNORMALISED_TEACHER_IS_UNSET = True
+
     def __init__(self,
                  student: ModelSpec,
                  teacher: ModelSpec,
@@ -226,7 +234,6 @@ class ClassificationDistiller(BaseDistiller):
         self.distill_inputs = self._parse_distill_inputs(distill_inputs)
         self._recorders = self._make_recorders()
         self._check_compatibility()
-        self._check_normalization()
         #: Feature terms whose widths were checked (by the probe or the
         #: first batch).
         self._shapes_checked = False
@@ -263,76 +270,37 @@ class ClassificationDistiller(BaseDistiller):
         if getattr(own, 'num_classes', None) is None:
             own.num_classes = self.student.head.num_classes
 
-    def _parse_distill_inputs(self, distill_inputs: Optional[dict]) -> dict:
-        distill_inputs = dict(distill_inputs or {})
-        names = set(self.distill_losses)
-        missing = sorted(names - set(distill_inputs))
-        if missing:
+    def _parse_term(self, name: str, spec: dict, source: str) -> dict:
+        """Stages and labels of one term (see
+        :meth:`BaseDistiller._parse_distill_inputs`)."""
+        if source == 'logits':
+            bad = [
+                k for k in ('connector', 'student_stage', 'teacher_stage')
+                if spec.get(k) is not None
+            ]
+            if bad:
+                raise ValueError(
+                    f'distill_inputs[{name!r}]: {bad} apply to the '
+                    "'feature' source, not 'logits'.")
+        labels = spec.get('labels', 'hard')
+        if labels not in _LABEL_MODES:
             raise ValueError(
-                f'distill_inputs has no entry for the terms {missing}; give '
-                'each term its source, e.g. distill_inputs=dict('
-                f"{missing[0]}='logits'). Sources: {list(CLS_SOURCES)}.")
-        extra = sorted(set(distill_inputs) - names)
-        if extra:
+                f'distill_inputs[{name!r}] has labels={labels!r}; valid '
+                f'values: {list(_LABEL_MODES)}.')
+        if source == 'feature' and 'labels' in spec:
             raise ValueError(
-                f'distill_inputs names {extra}, which are not in '
-                f'distill_losses {sorted(names)}.')
-        parsed = {}
-        for name, spec in distill_inputs.items():
-            if isinstance(spec, str):
-                spec = dict(source=spec)
-            if not isinstance(spec, (dict, ConfigDict)):
-                raise TypeError(
-                    f'distill_inputs[{name!r}] must be a source name or a '
-                    f'dict, but got {spec!r}.')
-            spec = dict(spec)
-            unknown = sorted(set(spec) - set(_TERM_KEYS))
-            if unknown:
-                raise ValueError(
-                    f'distill_inputs[{name!r}] has unknown keys {unknown}; '
-                    f'valid keys: {list(_TERM_KEYS)}.')
-            source = spec.get('source')
-            if source not in CLS_SOURCES:
-                raise ValueError(
-                    f'distill_inputs[{name!r}] has source {source!r}; valid '
-                    f'sources: {list(CLS_SOURCES)}.')
-            connector = spec.get('connector')
-            if connector is not None and connector not in self.connectors:
-                raise ValueError(
-                    f'distill_inputs[{name!r}] uses connector {connector!r}, '
-                    f'which is not in connectors {list(self.connectors)}.')
-            if source == 'logits':
-                bad = [
-                    k for k in ('connector', 'student_stage', 'teacher_stage')
-                    if spec.get(k) is not None
-                ]
-                if bad:
-                    raise ValueError(
-                        f'distill_inputs[{name!r}]: {bad} apply to the '
-                        "'feature' source, not 'logits'.")
-            labels = spec.get('labels', 'hard')
-            if labels not in _LABEL_MODES:
-                raise ValueError(
-                    f'distill_inputs[{name!r}] has labels={labels!r}; valid '
-                    f'values: {list(_LABEL_MODES)}.')
-            if source == 'feature' and 'labels' in spec:
-                raise ValueError(
-                    f"distill_inputs[{name!r}]: 'labels' applies to the "
-                    "'logits' source, not 'feature'.")
-            if source == 'logits' and labels == 'none' and \
-                    self._labels_required(name):
-                raise ValueError(
-                    f'distill_inputs[{name!r}] has labels=\'none\' but '
-                    f'{type(self.distill_losses[name]).__name__} requires '
-                    "labels; use labels='hard' or 'argmax'.")
-            parsed[name] = dict(
-                source=source,
-                connector=connector,
-                student_stage=spec.get('student_stage'),
-                teacher_stage=spec.get('teacher_stage'),
-                labels=labels,
-                scheduled=bool(spec.get('scheduled', True)))
-        return parsed
+                f"distill_inputs[{name!r}]: 'labels' applies to the "
+                "'logits' source, not 'feature'.")
+        if source == 'logits' and labels == 'none' and \
+                self._labels_required(name):
+            raise ValueError(
+                f'distill_inputs[{name!r}] has labels=\'none\' but '
+                f'{type(self.distill_losses[name]).__name__} requires '
+                "labels; use labels='hard' or 'argmax'.")
+        return dict(
+            student_stage=spec.get('student_stage'),
+            teacher_stage=spec.get('teacher_stage'),
+            labels=labels)
 
     def _labels_required(self, name: str) -> bool:
         try:
@@ -426,29 +394,6 @@ class ClassificationDistiller(BaseDistiller):
                 f'{n} classes (tools/build_cost_matrix.py on the teacher, or '
                 'the official file of the same dataset, e.g. the 1000-class '
                 'ImageNet matrices).')
-
-    def _check_normalization(self) -> None:
-        """Warn when the teacher was configured with another input
-        normalisation: it sees the student's preprocessed batch."""
-
-        def params(preproc):
-            if preproc is None or not getattr(preproc, '_enable_normalize',
-                                              False):
-                return None
-            return (preproc.mean.flatten().tolist(),
-                    preproc.std.flatten().tolist(),
-                    bool(getattr(preproc, 'to_rgb', False)))
-
-        s = params(self.data_preprocessor)
-        t = params(getattr(self.teacher, 'data_preprocessor', None))
-        if s is not None and t is not None and s != t:
-            print_log(
-                'The teacher config normalises its inputs differently from '
-                f'the student (student mean/std/to_rgb {s}, teacher {t}); '
-                "the teacher sees the student's preprocessed batch. Give "
-                'both the same data_preprocessor unless this is intended.',
-                logger='current',
-                level=logging.WARNING)
 
     def _check_feature_pair(self, name: str, s_feat: Tensor,
                             t_feat: Tensor) -> None:
@@ -572,11 +517,16 @@ class ClassificationDistiller(BaseDistiller):
         return losses
 
     def teacher_forward(self, inputs: Tensor) -> Dict[Optional[str], Tensor]:
-        """Run the teacher once under ``no_grad``; its recorded outputs
-        (``'__logits__'`` and the stages)."""
+        """Run the teacher once under ``no_grad`` on the student's batch
+        (in the teacher's normalisation, see :meth:`teacher_inputs`); its
+        recorded outputs (``'__logits__'`` and the stages)."""
         with torch.no_grad():
-            with self._recorders['teacher'].recording() as rec:
-                self.teacher(inputs, mode='tensor')
+            return self._record_teacher(self.teacher_inputs(inputs))
+
+    def _record_teacher(self, t_inputs: Tensor) -> Dict[Optional[str],
+                                                        Tensor]:
+        with self._recorders['teacher'].recording() as rec:
+            self.teacher(t_inputs, mode='tensor')
         return dict(rec.outputs)
 
     def distill_step(self, inputs: Tensor, s_out: Dict[Optional[str],
@@ -596,31 +546,19 @@ class ClassificationDistiller(BaseDistiller):
         if not self.distill_losses:
             return {}
         ref = s_out['__logits__']
-        if not self.distill_enabled:
-            return {
-                name: self._zero(ref, term['connector'])
-                for name, term in self.distill_inputs.items()
-            }
-        t_out = self.teacher_forward(inputs)
-        out: Dict[str, Tensor] = {}
-        with torch.autocast(device_type=inputs.device.type, enabled=False):
-            for name, term in self.distill_inputs.items():
-                if term['source'] == 'logits':
-                    value = self._call_loss(
-                        name, s_out['__logits__'].float(),
-                        t_out['__logits__'].float(),
-                        self._labels(name, data_samples, ref.device))
-                else:
-                    value = self._feature_term(name, term, s_out, t_out)
-                scale = (
-                    self._weight_scale.get(name, 1.0)
-                    if term['scheduled'] else 1.0)
-                if isinstance(value, dict):
-                    for key, val in value.items():
-                        out[key] = val * scale
-                else:
-                    out[name] = value * scale
-        self._shapes_checked = True
+
+        def term_value(name: str, term: dict, t_out: dict):
+            if term['source'] == 'logits':
+                return self._call_loss(
+                    name, s_out['__logits__'].float(),
+                    t_out['__logits__'].float(),
+                    self._labels(name, data_samples, ref.device))
+            return self._feature_term(name, term, s_out, t_out)
+
+        out = self.compute_terms(inputs, ref, self._record_teacher,
+                                 term_value)
+        if self.distill_enabled:
+            self._shapes_checked = True
         return out
 
     def _feature_term(self, name: str, term: dict, s_out: dict,
@@ -645,22 +583,6 @@ class ClassificationDistiller(BaseDistiller):
                 f'after the connector and the teacher feature '
                 f'{tuple(t_feat.shape)}.')
         return self._call_loss(name, s, t_feat.float())
-
-    def _call_loss(self, name: str, s: Tensor, t: Tensor,
-                   labels: Optional[Tensor] = None):
-        loss = self.distill_losses[name]
-        if labels is not None:
-            return loss(s, t, labels=labels)
-        return loss(s, t)
-
-    def _zero(self, ref: Tensor, connector: Optional[str]) -> Tensor:
-        """A float32 zero connected to ``ref`` and the connector, so DDP
-        sees a gradient (of zero) for every trainable parameter."""
-        zero = ref.float().sum() * 0
-        if connector is not None:
-            for param in self.connectors[connector].parameters():
-                zero = zero + param.sum() * 0
-        return zero
 
     def recorded_shapes(self, inputs: Tensor) -> Tuple[dict, dict]:
         """Shapes of what the hooks record for ``inputs`` (for debugging

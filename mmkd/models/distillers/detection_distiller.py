@@ -17,11 +17,10 @@ border's value differs from what the teacher would have seen alone.
 """
 import copy
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from torch import Tensor
 
@@ -41,8 +40,6 @@ SOURCES = {
     'roi_feat': 'RoIAlign features (R, C, 7, 7) of the same RoIs',
     'fpn': 'neck (FPN) outputs, one loss call per level, weighted sum',
 }
-_TERM_KEYS = ('source', 'connector', 'levels', 'level_weights', 'scheduled',
-              'rois')
 
 
 def _rpn_like_losses(rpn_losses: dict) -> dict:
@@ -103,6 +100,10 @@ class DetectionDistiller(BaseDistiller):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    SOURCES = SOURCES
+    TERM_KEYS = ('source', 'connector', 'levels', 'level_weights',
+                 'scheduled', 'rois')
+
     def __init__(self,
                  student: ModelSpec,
                  teacher: ModelSpec,
@@ -134,7 +135,6 @@ class DetectionDistiller(BaseDistiller):
         self._check_detector(self.teacher, 'teacher')
         self.distill_inputs = self._parse_distill_inputs(distill_inputs)
         self._check_compatibility()
-        self._setup_teacher_normalization()
         #: RoIs and FPN levels skipped because the teacher gave NaN/inf.
         self.nonfinite_skipped = 0
         self._nonfinite_events = 0
@@ -163,71 +163,32 @@ class DetectionDistiller(BaseDistiller):
                 'The student has no RoI assigner/sampler: give it a '
                 'train_cfg with an rcnn section (as mmdet configs do).')
 
-    def _parse_distill_inputs(self, distill_inputs: Optional[dict]) -> dict:
-        distill_inputs = dict(distill_inputs or {})
-        names = set(self.distill_losses)
-        missing = sorted(names - set(distill_inputs))
-        if missing:
+    def _parse_term(self, name: str, spec: dict, source: str) -> dict:
+        """RoI selection and FPN levels of one term (see
+        :meth:`BaseDistiller._parse_distill_inputs`)."""
+        if spec.get('connector') is not None and source in ('roi_cls',
+                                                            'roi_reg'):
             raise ValueError(
-                f'distill_inputs has no entry for the terms {missing}; give '
-                "each term its source, e.g. distill_inputs=dict("
-                f"{missing[0]}='roi_cls'). Sources: {list(SOURCES)}.")
-        extra = sorted(set(distill_inputs) - names)
-        if extra:
+                f'distill_inputs[{name!r}]: connectors apply to feature '
+                f"sources ('roi_feat', 'fpn'), not {source!r}.")
+        rois = spec.get('rois', 'all')
+        if rois not in ('all', 'fg'):
             raise ValueError(
-                f'distill_inputs names {extra}, which are not in '
-                f'distill_losses {sorted(names)}.')
-        parsed = {}
-        for name, spec in distill_inputs.items():
-            if isinstance(spec, str):
-                spec = dict(source=spec)
-            if not isinstance(spec, (dict, ConfigDict)):
-                raise TypeError(
-                    f'distill_inputs[{name!r}] must be a source name or a '
-                    f'dict, but got {spec!r}.')
-            spec = dict(spec)
-            unknown = sorted(set(spec) - set(_TERM_KEYS))
-            if unknown:
-                raise ValueError(
-                    f'distill_inputs[{name!r}] has unknown keys {unknown}; '
-                    f'valid keys: {list(_TERM_KEYS)}.')
-            source = spec.get('source')
-            if source not in SOURCES:
-                raise ValueError(
-                    f'distill_inputs[{name!r}] has source {source!r}; valid '
-                    f'sources: {list(SOURCES)}.')
-            connector = spec.get('connector')
-            if connector is not None and connector not in self.connectors:
-                raise ValueError(
-                    f'distill_inputs[{name!r}] uses connector {connector!r}, '
-                    f'which is not in connectors {list(self.connectors)}.')
-            if connector is not None and source in ('roi_cls', 'roi_reg'):
-                raise ValueError(
-                    f'distill_inputs[{name!r}]: connectors apply to feature '
-                    f"sources ('roi_feat', 'fpn'), not {source!r}.")
-            rois = spec.get('rois', 'all')
-            if rois not in ('all', 'fg'):
-                raise ValueError(
-                    f"distill_inputs[{name!r}]['rois'] must be 'all' or "
-                    f"'fg', but got {rois!r}.")
-            if rois == 'fg' and source not in ('roi_cls', 'roi_feat'):
-                raise ValueError(
-                    f"distill_inputs[{name!r}]: rois='fg' applies to "
-                    f"'roi_cls' and 'roi_feat' ('roi_reg' always uses the "
-                    f'foreground RoIs), not {source!r}.')
-            if source != 'fpn' and ('levels' in spec
-                                    or 'level_weights' in spec):
-                raise ValueError(
-                    f'distill_inputs[{name!r}]: levels/level_weights only '
-                    f"apply to source 'fpn', not {source!r}.")
-            parsed[name] = dict(
-                source=source,
-                connector=connector,
-                levels=spec.get('levels'),
-                level_weights=spec.get('level_weights'),
-                scheduled=bool(spec.get('scheduled', True)),
-                rois=rois)
-        return parsed
+                f"distill_inputs[{name!r}]['rois'] must be 'all' or "
+                f"'fg', but got {rois!r}.")
+        if rois == 'fg' and source not in ('roi_cls', 'roi_feat'):
+            raise ValueError(
+                f"distill_inputs[{name!r}]: rois='fg' applies to "
+                f"'roi_cls' and 'roi_feat' ('roi_reg' always uses the "
+                f'foreground RoIs), not {source!r}.')
+        if source != 'fpn' and ('levels' in spec or 'level_weights' in spec):
+            raise ValueError(
+                f'distill_inputs[{name!r}]: levels/level_weights only '
+                f"apply to source 'fpn', not {source!r}.")
+        return dict(
+            levels=spec.get('levels'),
+            level_weights=spec.get('level_weights'),
+            rois=rois)
 
     @property
     def num_classes(self) -> int:
@@ -374,58 +335,6 @@ class DetectionDistiller(BaseDistiller):
                 f'background), so it must be ({n}, {n}).{hint}')
 
     # ------------------------------------------------------------------
-    # teacher inputs
-    # ------------------------------------------------------------------
-    @staticmethod
-    def _norm_params(preproc: Optional[nn.Module]):
-        if preproc is None or not hasattr(preproc, '_enable_normalize'):
-            return None
-        if preproc._enable_normalize:
-            mean = preproc.mean.detach().clone().float().view(-1)
-            std = preproc.std.detach().clone().float().view(-1)
-        else:
-            mean = std = None
-        return mean, std, bool(getattr(preproc, '_channel_conversion', False))
-
-    def _setup_teacher_normalization(self) -> None:
-        s = self._norm_params(self.data_preprocessor)
-        t = self._norm_params(getattr(self.teacher, 'data_preprocessor',
-                                      None))
-        self._renorm = None
-        if s is None or t is None:
-            return
-        same = (s[2] == t[2] and (s[0] is None) == (t[0] is None)
-                and (s[0] is None or (torch.equal(s[0], t[0])
-                                      and torch.equal(s[1], t[1]))))
-        if same:
-            return
-        print_log(
-            'The teacher normalises its inputs differently from the student '
-            f'(student mean/std/flip {s}, teacher {t}); the student batch is '
-            "converted to the teacher's normalisation before the teacher "
-            'runs (padding stays where the student put it).',
-            logger='current',
-            level=logging.WARNING)
-        self._renorm = (s, t)
-
-    def teacher_inputs(self, inputs: Tensor) -> Tensor:
-        """The student's preprocessed batch in the teacher's
-        normalisation (the same tensor when both normalise alike)."""
-        if self._renorm is None:
-            return inputs
-        (s_mean, s_std, s_flip), (t_mean, t_std, t_flip) = self._renorm
-        x = inputs.float()
-        if s_mean is not None:
-            x = x * s_std.to(x).view(1, -1, 1, 1) + s_mean.to(x).view(
-                1, -1, 1, 1)
-        if s_flip != t_flip:
-            x = x.flip(1)
-        if t_mean is not None:
-            x = (x - t_mean.to(x).view(1, -1, 1, 1)) / t_std.to(x).view(
-                1, -1, 1, 1)
-        return x.to(inputs.dtype)
-
-    # ------------------------------------------------------------------
     # the forward pass
     # ------------------------------------------------------------------
     @staticmethod
@@ -545,66 +454,37 @@ class DetectionDistiller(BaseDistiller):
         """
         if not self.distill_losses:
             return {}
-        if not self.distill_enabled:
-            out = {
-                name: self._zero(x_s[0], term['connector'])
-                for name, term in self.distill_inputs.items()
-            }
-            out['nonfinite_teacher'] = x_s[0].new_tensor(0.)
-            return out
-        sources = {t['source'] for t in self.distill_inputs.values()}
-        need_roi = any(s.startswith('roi_') for s in sources)
-        with torch.no_grad():
-            x_t = self.teacher.extract_feat(self.teacher_inputs(inputs))
-            t_roi = self.roi_forward(self.teacher.roi_head, x_t,
-                                     roi['rois']) if need_roi else None
-
-        out: Dict[str, Tensor] = {}
+        need_roi = any(t['source'].startswith('roi_')
+                       for t in self.distill_inputs.values())
         skipped = 0
-        device_type = inputs.device.type
-        with torch.autocast(device_type=device_type, enabled=False):
-            valid = None
-            if need_roi:
-                valid = torch.ones_like(roi['labels'], dtype=torch.bool)
-                for key in ('cls_score', 'bbox_pred', 'bbox_feats'):
-                    if t_roi[key] is not None:
-                        valid &= torch.isfinite(t_roi[key].flatten(1)).all(1)
-                skipped += int((~valid).sum())
-            for name, term in self.distill_inputs.items():
-                source = term['source']
-                if source == 'fpn':
-                    value, n_bad = self._fpn_term(name, term, x_s, x_t)
-                    skipped += n_bad
-                else:
-                    value = self._roi_term(name, term, roi, t_roi, valid)
-                scale = (
-                    self._weight_scale.get(name, 1.0)
-                    if term['scheduled'] else 1.0)
-                if isinstance(value, dict):
-                    for key, val in value.items():
-                        out[key] = val * scale
-                else:
-                    out[name] = value * scale
+
+        def run_teacher(t_inputs: Tensor) -> dict:
+            nonlocal skipped
+            x_t = self.teacher.extract_feat(t_inputs)
+            if not need_roi:
+                return dict(x_t=x_t, t_roi=None, valid=None)
+            t_roi = self.roi_forward(self.teacher.roi_head, x_t, roi['rois'])
+            valid = torch.ones_like(roi['labels'], dtype=torch.bool)
+            for key in ('cls_score', 'bbox_pred', 'bbox_feats'):
+                if t_roi[key] is not None:
+                    valid &= torch.isfinite(t_roi[key].flatten(1)).all(1)
+            skipped += int((~valid).sum())
+            return dict(x_t=x_t, t_roi=t_roi, valid=valid)
+
+        def term_value(name: str, term: dict, teacher: dict):
+            nonlocal skipped
+            if term['source'] == 'fpn':
+                value, n_bad = self._fpn_term(name, term, x_s, teacher['x_t'])
+                skipped += n_bad
+                return value
+            return self._roi_term(name, term, roi, teacher['t_roi'],
+                                  teacher['valid'])
+
+        out = self.compute_terms(inputs, x_s[0], run_teacher, term_value)
         if skipped:
             self._report_nonfinite(skipped)
         out['nonfinite_teacher'] = x_s[0].new_tensor(float(skipped))
         return out
-
-    def _zero(self, ref: Tensor, connector: Optional[str]) -> Tensor:
-        """A float32 zero connected to ``ref`` and the connector, so DDP
-        sees a gradient (of zero) for every trainable parameter."""
-        zero = ref.float().sum() * 0
-        if connector is not None:
-            for param in self.connectors[connector].parameters():
-                zero = zero + param.sum() * 0
-        return zero
-
-    def _call_loss(self, name: str, s: Tensor, t: Tensor,
-                   labels: Optional[Tensor] = None):
-        loss = self.distill_losses[name]
-        if labels is not None and self._accepts_labels[name]:
-            return loss(s, t, labels=labels)
-        return loss(s, t)
 
     def _roi_term(self, name: str, term: dict, roi: dict, t_roi: dict,
                   valid: Tensor):
