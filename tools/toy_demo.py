@@ -1,9 +1,11 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The main job: toy digits distillation, end to end, with a COCO mAP table.
 
-Generates the toy digits data, trains the toy teacher and the toy student
-baseline with ``tools/train.py``, evaluates each with ``tools/test.py``
-(mmdet's CocoMetric) and prints a table. Every stage is cached in
+Generates the toy digits data, trains the toy teacher, builds the WKD-L cost
+matrix from the trained teacher (``tools/build_cost_matrix.py``), trains the
+student baseline and the student distilled with WKD-L+F (same schedule and
+seed), evaluates each with ``tools/test.py`` (mmdet's CocoMetric) and prints
+a table. Every stage is cached in
 ``--work-dir``: a finished stage (final checkpoint, metrics file) is reused,
 so re-running only does what is missing; ``--force`` redoes everything.
 
@@ -24,11 +26,15 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'toy_digits')
 
-#: (name, config, role) in the order they run; later issues append variants.
+#: (name, config, role) in the order they run. Distillation runs come after
+#: the teacher and read its checkpoint and the cost matrix.
 RUNS = [
     ('teacher', 'faster-rcnn_r50-w32_fpn_toy-digits.py', 'teacher'),
     ('student', 'faster-rcnn_r18-w16_fpn_toy-digits.py', 'student baseline'),
+    ('wkd-lf', 'faster-rcnn_r50-w32-to-r18-w16_fpn_wkd-lf_toy-digits.py',
+     'student + WKD-L + WKD-F (RoI)'),
 ]
+TEACHER_CONFIG = RUNS[0][1]
 
 
 def run(cmd: List[str], log_file: str) -> float:
@@ -73,7 +79,11 @@ def final_checkpoint(work_dir: str) -> Optional[str]:
     return ckpt if osp.exists(ckpt) and osp.exists(done) else None
 
 
-def train(name: str, config: str, work_dir: str, force: bool) -> Dict:
+def train(name: str,
+          config: str,
+          work_dir: str,
+          force: bool,
+          options: Optional[List[str]] = None) -> Dict:
     """Train one config unless a finished run is cached."""
     ckpt = final_checkpoint(work_dir)
     done = osp.join(work_dir, 'train_done.json')
@@ -86,7 +96,8 @@ def train(name: str, config: str, work_dir: str, force: bool) -> Dict:
     os.makedirs(work_dir, exist_ok=True)
     seconds = run([
         sys.executable,
-        osp.join('tools', 'train.py'), config, '--work-dir', work_dir
+        osp.join('tools', 'train.py'), config, '--work-dir', work_dir,
+        *(['--cfg-options', *options] if options else [])
     ], osp.join(work_dir, 'train_stdout.log'))
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
     info = dict(checkpoint=ckpt, train_seconds=seconds)
@@ -95,8 +106,12 @@ def train(name: str, config: str, work_dir: str, force: bool) -> Dict:
     return info
 
 
-def evaluate(name: str, config: str, ckpt: str, work_dir: str,
-             force: bool) -> Dict:
+def evaluate(name: str,
+             config: str,
+             ckpt: str,
+             work_dir: str,
+             force: bool,
+             options: Optional[List[str]] = None) -> Dict:
     """COCO-evaluate one checkpoint with tools/test.py (cached)."""
     out = osp.join(work_dir, 'test_metrics.json')
     if osp.exists(out) and not force and \
@@ -106,7 +121,8 @@ def evaluate(name: str, config: str, ckpt: str, work_dir: str,
     test_dir = osp.join(work_dir, 'test')
     run([
         sys.executable,
-        osp.join('tools', 'test.py'), config, ckpt, '--work-dir', test_dir
+        osp.join('tools', 'test.py'), config, ckpt, '--work-dir', test_dir,
+        *(['--cfg-options', *options] if options else [])
     ], osp.join(work_dir, 'test_stdout.log'))
     # LoggerHook writes the test metrics to <log_dir>/<timestamp>.json.
     latest = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))[-1]
@@ -115,6 +131,22 @@ def evaluate(name: str, config: str, ckpt: str, work_dir: str,
     with open(out, 'w') as f:
         json.dump(metrics, f)
     return metrics
+
+
+def build_cost_matrix(teacher_ckpt: str, cost_file: str,
+                      force: bool) -> None:
+    """Build the teacher's CKA cost matrix over its RoI features (cached)."""
+    if osp.exists(cost_file) and not force and \
+            osp.getmtime(cost_file) > osp.getmtime(teacher_ckpt):
+        print(f'[cost matrix] reusing {cost_file}')
+        return
+    os.makedirs(osp.dirname(cost_file), exist_ok=True)
+    run([
+        sys.executable,
+        osp.join('tools', 'build_cost_matrix.py'),
+        osp.join(CONFIG_DIR, TEACHER_CONFIG), cost_file, '--checkpoint',
+        teacher_ckpt, '--kappa', '1.0', '--num-per-class', '100'
+    ], osp.join(osp.dirname(cost_file), 'build_stdout.log'))
 
 
 def format_table(rows: List[Dict]) -> str:
@@ -150,12 +182,25 @@ def main() -> None:
         osp.join(work_root, 'data_stdout.log'))
 
     rows = []
+    teacher_ckpt = None
+    cost_file = osp.join(work_root, 'cost_matrix', 'toy-teacher_cka-k1.pth')
     for name, cfg_name, role in RUNS:
         config = osp.join(CONFIG_DIR, cfg_name)
         work_dir = osp.join(work_root, name)
-        info = train(name, config, work_dir, args.force)
+        options = None
+        if teacher_ckpt is not None and 'to-' in cfg_name:
+            build_cost_matrix(teacher_ckpt, cost_file, args.force)
+            # The distillation configs' CostMatrixHook is the first custom
+            # hook; pointing it at the built file makes it load, not build.
+            options = [
+                f'model.teacher_ckpt={teacher_ckpt}',
+                f'custom_hooks.0.cost_file={cost_file}'
+            ]
+        info = train(name, config, work_dir, args.force, options)
+        if name == 'teacher':
+            teacher_ckpt = info['checkpoint']
         metrics = evaluate(name, config, info['checkpoint'], work_dir,
-                           args.force)
+                           args.force, options)
         rows.append(dict(name=name, role=role, metrics=metrics, **info))
 
     table = format_table(rows)
