@@ -5,7 +5,9 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-"${MMKD_VENV:-$ROOT/.venv}/bin/python" -m pytest tests -q -rs "$@"
+# The tests use tiny tensors: one intra-op thread avoids oversubscription.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+"${MMKD_VENV:-$ROOT/.venv}/bin/python" -m pytest tests -q -rs -p no:cacheprovider "$@"
 rc=$?
 if [[ $rc -eq 5 ]]; then
   echo "run_tests: pytest collected no tests; treating as a failure" >&2
