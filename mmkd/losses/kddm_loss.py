@@ -688,6 +688,18 @@ class KDDMLoss(nn.Module):
         self.detach_teacher = bool(detach_teacher)
         self.loss_weight = loss_weight
 
+    @property
+    def requires_labels(self) -> bool:
+        """Whether ``forward`` needs the batch's labels (conditional
+        metrics); a distiller passes them only then."""
+        return self.conditional
+
+    @property
+    def requires_logits(self) -> bool:
+        """Whether ``forward`` needs the student and teacher logits (the
+        joint feature-label W2)."""
+        return self.metric == 'joint_wasserstein'
+
     def forward(self,
                 feats_s: Tensor,
                 feats_t: Tensor,

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from mmkd.registry import MODELS
 
-__all__ = ['ConvConnector', 'BottleneckProjector']
+__all__ = ['ConvConnector', 'BottleneckProjector', 'LinearConnector']
 
 
 def _check_channels(name: str, value: int) -> int:
@@ -132,3 +132,49 @@ class BottleneckProjector(BaseModule):
     def forward(self, x: Tensor) -> Tensor:
         """Map ``(N, in_channels, H, W)`` to ``(N, out_channels, H, W)``."""
         return self.layers(x)
+
+
+@MODELS.register_module()
+class LinearConnector(BaseModule):
+    """A linear map, optionally followed by a norm and an activation.
+
+    Works on feature vectors ``(N, C)`` such as the pooled penultimate
+    features (neck output) of an image classifier, which KDDM matches.
+
+    Args:
+        in_channels (int): Student feature width.
+        out_channels (int): Teacher feature width.
+        norm (str, optional): ``None`` or ``'BN'`` (``BatchNorm1d``).
+            Defaults to None.
+        act (str, optional): ``None`` or ``'ReLU'``; ``'ReLU'`` suits the
+            non-negative average-pooled features of post-ReLU backbones.
+            Defaults to None.
+        init_cfg (dict, optional): Initialisation config. Defaults to Kaiming
+            initialisation of the linear layer.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 norm: Optional[str] = None,
+                 act: Optional[str] = None,
+                 init_cfg: Optional[dict] = dict(
+                     type='Kaiming', layer='Linear')) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = _check_channels('in_channels', in_channels)
+        self.out_channels = _check_channels('out_channels', out_channels)
+        if norm not in (None, 'BN'):
+            raise ValueError(
+                f"norm must be None or 'BN', but got {norm!r}.")
+        self.fc = nn.Linear(in_channels, out_channels, bias=norm is None)
+        self.norm = nn.BatchNorm1d(out_channels) if norm else nn.Identity()
+        self.act = _build_act(act)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Map ``(N, in_channels)`` to ``(N, out_channels)``."""
+        if x.dim() != 2:
+            raise ValueError(
+                'LinearConnector takes (N, C) features, but got shape '
+                f'{tuple(x.shape)}; use mmkd.ConvConnector for feature '
+                'maps.')
+        return self.act(self.norm(self.fc(x)))

@@ -31,6 +31,17 @@ EXPECTED = {
     'ban-wkd-l_resnet18-to-resnet18': dict(wkd_l=(2.0, None, 30.0)),
 }
 
+#: KDDM configs (methods.md section 6): stem -> (metric, conditional).
+KDDM = {
+    'kddm-w2e': ('wasserstein', False),
+    'kddm-cw2e': ('wasserstein', True),
+    'kddm-jw2e': ('joint_wasserstein', False),
+    'kddm-w2g': ('gaussian_wasserstein', False),
+    'kddm-cw2g': ('gaussian_wasserstein', True),
+    'kddm-klg': ('gaussian_kl', False),
+    'kddm-mmd': ('mmd', False),
+}
+
 
 @pytest.fixture(scope='module', autouse=True)
 def _register():
@@ -104,6 +115,21 @@ def test_every_pair_and_method_has_a_config():
         for pair in ('resnet34-to-resnet18', 'resnet50-to-mobilenetv1'):
             assert f'{method}_{pair}' in names
     assert 'ban-wkd-l_resnet18-to-resnet18' in names
+    for stem in KDDM:
+        assert f'{stem}_resnet34-to-resnet18' in names
+
+
+@pytest.mark.parametrize('stem', list(KDDM))
+def test_kddm_configs_match_the_slides_table(stem):
+    cfg = _load(f'{stem}_resnet34-to-resnet18_8xb32-100e_in1k.py')
+    loss = cfg.model.distill_losses.loss_kddm
+    metric, conditional = KDDM[stem]
+    assert (loss.type, loss.metric, loss.get('conditional', False)) == (
+        'mmkd.KDDMLoss', metric, conditional)
+    # pooled penultimate features, 512-d on both sides: no connector
+    assert cfg.model.distill_inputs.loss_kddm == 'pooled'
+    if conditional:
+        assert loss.class_reduction == 'mean'
 
 
 @pytest.mark.parametrize('name', DISTILL)

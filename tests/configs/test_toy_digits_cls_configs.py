@@ -15,6 +15,17 @@ CONFIG_DIR = osp.join(ROOT, 'configs', 'toy_digits_cls')
 CONFIGS = sorted(
     osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))
 
+#: KDDM configs (methods.md section 6): stem -> (metric, conditional).
+KDDM = {
+    'kddm-w2e': ('wasserstein', False),
+    'kddm-cw2e': ('wasserstein', True),
+    'kddm-jw2e': ('joint_wasserstein', False),
+    'kddm-w2g': ('gaussian_wasserstein', False),
+    'kddm-cw2g': ('gaussian_wasserstein', True),
+    'kddm-klg': ('gaussian_kl', False),
+    'kddm-mmd': ('mmd', False),
+}
+
 
 @pytest.fixture(scope='module', autouse=True)
 def _register():
@@ -44,6 +55,18 @@ def test_all_methods_are_there():
     stems = {n.split('_')[0] for n in CONFIGS}
     assert {'kd', 'dkd', 'wkd-l', 'wkd-f', 'wkd-lf', 'distill',
             'resnet18-w8', 'resnet18-w16'} <= stems
+    assert set(KDDM) <= stems
+
+
+@pytest.mark.parametrize('stem', list(KDDM))
+def test_kddm_configs_match_the_slides_table(stem):
+    cfg, model = _build(f'{stem}_r18-w16-to-r18-w8_toy-digits-cls.py')
+    loss = model.distill_losses.loss_kddm
+    assert (type(loss).__name__, loss.metric, loss.conditional) == (
+        'KDDMLoss', *KDDM[stem])
+    assert model.distill_inputs['loss_kddm']['source'] == 'pooled'
+    assert model.connectors.fc.in_channels == 64
+    assert model.connectors.fc.out_channels == 128
 
 
 @pytest.mark.parametrize('name', CONFIGS)

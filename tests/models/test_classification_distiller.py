@@ -529,3 +529,127 @@ def test_teacher_config_file_gets_its_top_level_data_preprocessor(tmp_path):
     t_pre = model.teacher.data_preprocessor
     assert type(t_pre).__name__ == 'ClsDataPreprocessor'
     torch.testing.assert_close(t_pre.mean.flatten(), torch.full((3, ), 127.5))
+
+
+# ----------------------------------------------------------------------
+# KDDM on the pooled penultimate features (the 'pooled' source)
+# ----------------------------------------------------------------------
+#: The KDDM slides' table (methods.md section 6) as KDDMLoss settings.
+KDDM_METRICS = {
+    'w2-e': dict(metric='wasserstein'),
+    'cw2-e': dict(metric='wasserstein', conditional=True),
+    'jw2-e': dict(metric='joint_wasserstein', beta=0.5),
+    'w2-g': dict(metric='gaussian_wasserstein'),
+    'cw2-g': dict(metric='gaussian_wasserstein', conditional=True),
+    'kl-g': dict(metric='gaussian_kl', covariance='full', shrinkage=0.1),
+    'mmd-rbf': dict(metric='mmd', kernel='rbf'),
+}
+
+
+def build_kddm(metric: str = 'w2-e', labels=None, **kwargs):
+    spec = dict(source='pooled', connector='fc')
+    if labels is not None:
+        spec['labels'] = labels
+    cfg = dict(
+        distill_losses=dict(
+            loss_kddm=dict(
+                type='mmkd.KDDMLoss', loss_weight=0.7,
+                **KDDM_METRICS[metric])),
+        distill_inputs=dict(loss_kddm=spec),
+        connectors=dict(
+            fc=dict(type='mmkd.LinearConnector', in_channels=64,
+                    out_channels=128)))
+    cfg.update(kwargs)
+    return build(None, **cfg)
+
+
+@pytest.mark.parametrize('metric', list(KDDM_METRICS))
+def test_kddm_term_equals_the_functional_on_the_neck_outputs(metric):
+    """Every KDDM metric reads the neck outputs (student through the
+    connector), the labels when conditional and the logits when joint; its
+    value matches kddm_distance on independently computed features, and
+    its gradient reaches the student and the connector only."""
+    from mmkd.losses.kddm_loss import kddm_distance
+    model = build_kddm(metric)
+    inputs, samples = batch(model, n=10)
+    model.train()
+    losses = model.loss(inputs, samples)
+    assert set(losses) == {'student.loss', 'distill.loss_kddm'}
+    value = losses['distill.loss_kddm']
+    assert value.dtype == torch.float32 and torch.isfinite(value)
+    assert float(value) > 0
+
+    with torch.no_grad():
+        # train-mode BN uses batch statistics, so the same batch gives the
+        # same student features as inside ``loss``
+        s_feat = model.student.extract_feat(inputs)[-1]
+        s_logits = model.student.head(model.student.extract_feat(inputs))
+        t_feat = model.teacher.extract_feat(inputs)[-1]
+        t_logits = model.teacher(inputs, mode='tensor')
+        s_feat = model.connectors.fc(s_feat)
+    assert s_feat.shape == t_feat.shape == (10, 128)
+    labels = torch.cat([s.gt_label for s in samples])
+    expected = 0.7 * kddm_distance(
+        s_feat, t_feat, labels, s_logits, t_logits,
+        **{k: v for k, v in KDDM_METRICS[metric].items()})
+    torch.testing.assert_close(value.detach(), expected, rtol=1e-4,
+                               atol=1e-5)
+
+    value.backward()
+    assert all(p.grad is not None for p in model.connectors.parameters())
+    assert model.student.backbone.conv1.weight.grad is not None
+    assert all(p.grad is None for p in model.teacher.parameters())
+    assert _hook_count(model) == 0
+
+
+def test_kddm_labels_only_when_the_metric_needs_them():
+    """Mixup's soft labels do not matter to an unconditional metric; a
+    conditional one refuses them under 'hard' and takes their argmax."""
+    inputs, samples = batch(build_kddm(), n=6, soft=True)
+    assert 'gt_score' in samples[0]
+    assert torch.isfinite(
+        build_kddm('w2-e').loss(inputs, samples)['distill.loss_kddm'])
+    with pytest.raises(ValueError, match='soft gt_score'):
+        build_kddm('cw2-e').loss(inputs, samples)
+    argmax = build_kddm('cw2-e', labels='argmax')
+    assert torch.isfinite(argmax.loss(inputs, samples)['distill.loss_kddm'])
+    with pytest.raises(ValueError, match="labels='none' but KDDMLoss"):
+        build_kddm('cw2-e', labels='none')
+    # an unconditional metric may drop the labels explicitly
+    assert torch.isfinite(
+        build_kddm('w2-e', labels='none').loss(inputs,
+                                               samples)['distill.loss_kddm'])
+
+
+def test_kddm_recorded_pooled_features_are_the_neck_output():
+    model = build_kddm()
+    model.eval()
+    inputs, _ = batch(model)
+    s_shapes, t_shapes = model.recorded_shapes(inputs)
+    assert s_shapes == {'__logits__': (4, NUM_CLASSES), '__pooled__': (4, 64)}
+    assert t_shapes == {'__logits__': (4, NUM_CLASSES),
+                        '__pooled__': (4, 128)}
+    rec = model._recorders['student']
+    with rec.recording():
+        model.student(inputs, mode='tensor')
+    torch.testing.assert_close(rec.outputs['__pooled__'],
+                               model.student.extract_feat(inputs)[-1])
+
+
+def test_kddm_bad_configs_name_the_fix():
+    with pytest.raises(ValueError, match=r'64 and 128 channels.*'
+                       r"mmkd.LinearConnector', in_channels=64"):
+        build_kddm(distill_inputs=dict(loss_kddm='pooled'), connectors=None)
+    no_neck = classifier_cfg(8)
+    del no_neck['neck']
+    with pytest.raises(ValueError, match=r"student has no neck.*"
+                       r"GlobalAveragePooling"):
+        build_kddm(student=no_neck)
+    with pytest.raises(ValueError, match=r"\['student_stage'\] apply to "
+                       r"the 'feature' source, not 'pooled'"):
+        build_kddm(distill_inputs=dict(
+            loss_kddm=dict(source='pooled', student_stage='layer3')))
+    # the joint metric compares logits, so the classes must agree
+    with pytest.raises(ValueError, match=r'num_classes=5.*num_classes=7'):
+        build_kddm('jw2-e', teacher=classifier_cfg(16, num_classes=7))
+    assert build_kddm('w2-e', teacher=classifier_cfg(16, num_classes=7))

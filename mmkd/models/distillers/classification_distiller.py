@@ -8,7 +8,10 @@ forward hooks record the tensors the distillation terms read:
 * ``'logits'``: the output of the classifier's ``head`` (N, num_classes);
 * ``'feature'``: the output of a backbone module (a stage), by default the
   backbone's last output, i.e. the last stage after its ReLU for ResNets and
-  :class:`~mmkd.models.MobileNetV1` (methods.md section 2, "Conv5").
+  :class:`~mmkd.models.MobileNetV1` (methods.md section 2, "Conv5");
+* ``'pooled'``: the output of the classifier's ``neck`` (N, D), the pooled
+  penultimate features that KDDM matches over the batch (methods.md
+  section 6).
 
 The teacher runs once per step under ``no_grad`` on the same preprocessed
 batch, with the same hooks. When the teacher's ``data_preprocessor``
@@ -42,7 +45,15 @@ CLS_SOURCES = {
     'teacher, plus the labels for losses whose forward takes `labels`',
     'feature': 'a backbone stage output (N, C, H, W) of student (through '
     'the connector, if any) and teacher',
+    'pooled': 'the neck output (N, D), the pooled penultimate features, of '
+    'student (through the connector, if any) and teacher, plus the labels '
+    'and the logits for losses that require them (`requires_labels`, '
+    '`requires_logits`, e.g. mmkd.KDDMLoss)',
 }
+#: Recorder keys of the head and neck outputs (stage keys are module names
+#: or None).
+_LOGITS = '__logits__'
+_POOLED = '__pooled__'
 #: How a 'logits' term gets its labels from the data samples.
 _LABEL_MODES = ('hard', 'argmax', 'none')
 
@@ -110,7 +121,10 @@ class StageRecorder:
     def get(self, key: Optional[str], role: str) -> Tensor:
         """The recorded output of ``key``; a clear error if it never ran."""
         if key not in self.outputs:
-            where = 'the backbone' if key is None else f'backbone.{key}'
+            where = {
+                None: 'the backbone',
+                _POOLED: 'the neck'
+            }.get(key, f'backbone.{key}')
             raise RuntimeError(
                 f'{where} of the {role} did not run during the forward '
                 '(is it used by the backbone for this input?); choose '
@@ -164,7 +178,9 @@ class ClassificationDistiller(BaseDistiller):
             raises on soft ``gt_score`` (Mixup/CutMix), ``'argmax'`` reduces
             soft scores with argmax as the official WKD code does,
             ``'none'`` passes no labels, e.g. WKD-L without target
-            separation; default ``'hard'``) and ``scheduled`` (whether
+            separation; default ``'hard'``; also for ``'pooled'`` terms
+            whose loss requires labels, such as a class-conditional KDDM
+            metric) and ``scheduled`` (whether
             :meth:`set_distill_weight_scale` affects the term, default
             True). Every term needs an entry.
         connectors (dict, optional): Name -> connector config (e.g.
@@ -273,15 +289,16 @@ class ClassificationDistiller(BaseDistiller):
     def _parse_term(self, name: str, spec: dict, source: str) -> dict:
         """Stages and labels of one term (see
         :meth:`BaseDistiller._parse_distill_inputs`)."""
-        if source == 'logits':
+        if source in ('logits', 'pooled'):
             bad = [
                 k for k in ('connector', 'student_stage', 'teacher_stage')
                 if spec.get(k) is not None
+                and not (k == 'connector' and source == 'pooled')
             ]
             if bad:
                 raise ValueError(
                     f'distill_inputs[{name!r}]: {bad} apply to the '
-                    "'feature' source, not 'logits'.")
+                    f"'feature' source, not {source!r}.")
         labels = spec.get('labels', 'hard')
         if labels not in _LABEL_MODES:
             raise ValueError(
@@ -291,7 +308,7 @@ class ClassificationDistiller(BaseDistiller):
             raise ValueError(
                 f"distill_inputs[{name!r}]: 'labels' applies to the "
                 "'logits' source, not 'feature'.")
-        if source == 'logits' and labels == 'none' and \
+        if source in ('logits', 'pooled') and labels == 'none' and \
                 self._labels_required(name):
             raise ValueError(
                 f'distill_inputs[{name!r}] has labels=\'none\' but '
@@ -303,6 +320,10 @@ class ClassificationDistiller(BaseDistiller):
             labels=labels)
 
     def _labels_required(self, name: str) -> bool:
+        declared = getattr(self.distill_losses[name], 'requires_labels',
+                           None)
+        if isinstance(declared, bool):
+            return declared
         try:
             params = inspect.signature(
                 self.distill_losses[name].forward).parameters
@@ -338,8 +359,10 @@ class ClassificationDistiller(BaseDistiller):
         recorders = {}
         for role, model in (('student', self.student), ('teacher',
                                                         self.teacher)):
-            modules = {'__logits__': model.head}
-            for term in self.distill_inputs.values():
+            modules = {_LOGITS: model.head}
+            for name, term in self.distill_inputs.items():
+                if term['source'] == 'pooled':
+                    modules[_POOLED] = self._neck(model, name, role)
                 if term['source'] != 'feature':
                     continue
                 stage = term[f'{role}_stage']
@@ -347,10 +370,21 @@ class ClassificationDistiller(BaseDistiller):
             recorders[role] = StageRecorder(modules)
         return recorders
 
+    @staticmethod
+    def _neck(model: nn.Module, name: str, role: str) -> nn.Module:
+        neck = getattr(model, 'neck', None)
+        if neck is None:
+            raise ValueError(
+                f"Term {name!r} reads the 'pooled' source (the neck output), "
+                f'but the {role} has no neck; add one to its model config, '
+                "e.g. neck=dict(type='GlobalAveragePooling').")
+        return neck
+
     def _feature_terms(self) -> List[str]:
+        """Terms reading student features through a possible connector."""
         return [
             n for n, t in self.distill_inputs.items()
-            if t['source'] == 'feature'
+            if t['source'] in ('feature', 'pooled')
         ]
 
     @property
@@ -361,7 +395,8 @@ class ClassificationDistiller(BaseDistiller):
     def _check_compatibility(self) -> None:
         logit_terms = [
             n for n, t in self.distill_inputs.items()
-            if t['source'] == 'logits'
+            if t['source'] == 'logits' or (
+                t['source'] == 'pooled' and self._requires_logits(n))
         ]
         if not logit_terms:
             return
@@ -395,22 +430,38 @@ class ClassificationDistiller(BaseDistiller):
                 'the official file of the same dataset, e.g. the 1000-class '
                 'ImageNet matrices).')
 
+    def _requires_logits(self, name: str) -> bool:
+        return bool(
+            getattr(self.distill_losses[name], 'requires_logits', False))
+
+    def _recorded(self, name: str, role: str) -> Optional[str]:
+        """The recorder key a feature or pooled term reads."""
+        term = self.distill_inputs[name]
+        if term['source'] == 'pooled':
+            return _POOLED
+        return term[f'{role}_stage']
+
     def _check_feature_pair(self, name: str, s_feat: Tensor,
                             t_feat: Tensor) -> None:
         """Check widths before the connector and shapes after it."""
         term = self.distill_inputs[name]
         connector = term['connector']
         c_s, c_t = s_feat.shape[1], t_feat.shape[1]
-        where = (f"student stage {term['student_stage'] or '<last>'} and "
-                 f"teacher stage {term['teacher_stage'] or '<last>'}")
+        if term['source'] == 'pooled':
+            where = 'pooled student and teacher features (neck outputs)'
+            example = "type='mmkd.LinearConnector'"
+        else:
+            where = (f"student stage {term['student_stage'] or '<last>'} "
+                     f"and teacher stage {term['teacher_stage'] or '<last>'}")
+            example = "type='mmkd.BottleneckProjector'"
         if connector is None:
             if c_s != c_t:
                 raise ValueError(
                     f'Term {name!r}: the {where} have {c_s} and {c_t} '
                     'channels; a projector is needed but none is given. Add '
                     'one, e.g. connectors=dict(proj=dict('
-                    f"type='mmkd.BottleneckProjector', in_channels={c_s}, "
-                    f'out_channels={c_t})) (or mmkd.ConvConnector) and '
+                    f'{example}, in_channels={c_s}, '
+                    f'out_channels={c_t})) and '
                     f"distill_inputs[{name!r}]['connector']='proj'.")
         else:
             module = self.connectors[connector]
@@ -426,7 +477,8 @@ class ClassificationDistiller(BaseDistiller):
                     f'Connector {connector!r} of term {name!r} gives {c_out} '
                     f'channels but the teacher feature has {c_t}; set '
                     f'out_channels={c_t}.')
-        if s_feat.shape[2:] != t_feat.shape[2:]:
+        if s_feat.dim() != t_feat.dim() or s_feat.shape[2:] != \
+                t_feat.shape[2:]:
             raise ValueError(
                 f'Term {name!r}: the {where} have spatial sizes '
                 f'{tuple(s_feat.shape[2:])} and {tuple(t_feat.shape[2:])}; '
@@ -445,7 +497,7 @@ class ClassificationDistiller(BaseDistiller):
                 model.eval()
                 x = x.to(next(model.parameters()).device)
                 with self._recorders[role].recording() as rec:
-                    model.extract_feat(x, stage='backbone')
+                    model.extract_feat(x, stage='neck')
                 feats[role] = rec
         except Exception as e:  # noqa: BLE001 - checked on the first batch
             print_log(
@@ -460,10 +512,11 @@ class ClassificationDistiller(BaseDistiller):
             if not self.teacher_trainable:
                 self.teacher.eval()
         for name in self._feature_terms():
-            term = self.distill_inputs[name]
             self._check_feature_pair(
-                name, feats['student'].get(term['student_stage'], 'student'),
-                feats['teacher'].get(term['teacher_stage'], 'teacher'))
+                name, feats['student'].get(self._recorded(name, 'student'),
+                                           'student'),
+                feats['teacher'].get(self._recorded(name, 'teacher'),
+                                     'teacher'))
         self._shapes_checked = True
 
     # ------------------------------------------------------------------
@@ -519,7 +572,8 @@ class ClassificationDistiller(BaseDistiller):
     def teacher_forward(self, inputs: Tensor) -> Dict[Optional[str], Tensor]:
         """Run the teacher once under ``no_grad`` on the student's batch
         (in the teacher's normalisation, see :meth:`teacher_inputs`); its
-        recorded outputs (``'__logits__'`` and the stages)."""
+        recorded outputs (``'__logits__'``, ``'__pooled__'`` when a term
+        reads the neck, and the stages)."""
         with torch.no_grad():
             return self._record_teacher(self.teacher_inputs(inputs))
 
@@ -537,7 +591,8 @@ class ClassificationDistiller(BaseDistiller):
         Args:
             inputs (torch.Tensor): The preprocessed batch (N, 3, H, W).
             s_out (dict): The student's recorded outputs: ``'__logits__'``
-                (N, num_classes) and the feature stages.
+                (N, num_classes), ``'__pooled__'`` (N, D) and the feature
+                stages.
             data_samples (list, optional): The batch's data samples (labels).
 
         Returns:
@@ -545,15 +600,25 @@ class ClassificationDistiller(BaseDistiller):
         """
         if not self.distill_losses:
             return {}
-        ref = s_out['__logits__']
+        ref = s_out[_LOGITS]
 
         def term_value(name: str, term: dict, t_out: dict):
             if term['source'] == 'logits':
                 return self._call_loss(
-                    name, s_out['__logits__'].float(),
-                    t_out['__logits__'].float(),
+                    name, s_out[_LOGITS].float(), t_out[_LOGITS].float(),
                     self._labels(name, data_samples, ref.device))
-            return self._feature_term(name, term, s_out, t_out)
+            s, t = self._feature_pair(name, term, s_out, t_out)
+            if term['source'] == 'feature':
+                return self._call_loss(name, s, t)
+            kwargs = {}
+            if self._labels_required(name):
+                kwargs['labels'] = self._labels(name, data_samples,
+                                                ref.device)
+            if self._requires_logits(name):
+                kwargs.update(
+                    logits_s=s_out[_LOGITS].float(),
+                    logits_t=t_out[_LOGITS].float())
+            return self.distill_losses[name](s, t, **kwargs)
 
         out = self.compute_terms(inputs, ref, self._record_teacher,
                                  term_value)
@@ -561,12 +626,18 @@ class ClassificationDistiller(BaseDistiller):
             self._shapes_checked = True
         return out
 
-    def _feature_term(self, name: str, term: dict, s_out: dict,
-                      t_out: dict):
-        s_feat = s_out.get(term['student_stage'])
-        t_feat = t_out.get(term['teacher_stage'])
+    def _feature_pair(self, name: str, term: dict, s_out: dict,
+                      t_out: dict) -> Tuple[Tensor, Tensor]:
+        """The float32 student (through its connector) and teacher
+        features of a ``'feature'`` or ``'pooled'`` term."""
+        s_feat = s_out.get(self._recorded(name, 'student'))
+        t_feat = t_out.get(self._recorded(name, 'teacher'))
         if s_feat is None or t_feat is None:
             role = 'student' if s_feat is None else 'teacher'
+            if term['source'] == 'pooled':
+                raise RuntimeError(
+                    f'Term {name!r}: the {role} neck did not run during the '
+                    'forward.')
             stage = term[f'{role}_stage']
             raise RuntimeError(
                 f'Term {name!r}: {role} stage {stage or "<last>"} was not '
@@ -582,7 +653,7 @@ class ClassificationDistiller(BaseDistiller):
                 f'Term {name!r}: the student feature is {tuple(s.shape)} '
                 f'after the connector and the teacher feature '
                 f'{tuple(t_feat.shape)}.')
-        return self._call_loss(name, s, t_feat.float())
+        return s, t_feat.float()
 
     def recorded_shapes(self, inputs: Tensor) -> Tuple[dict, dict]:
         """Shapes of what the hooks record for ``inputs`` (for debugging
