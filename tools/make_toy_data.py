@@ -76,7 +76,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'difficulty', 'start from a preset and override single knobs '
         '(ranges as LO,HI); see ToyDigitsDifficulty')
     group.add_argument('--difficulty', default='hard',
-                       help='preset: hard (default), easy or clean')
+                       help='preset: hard (default), medium, easy or clean')
     group.add_argument('--digit-size', type=_pair(float),
                        help='glyph size range in px, e.g. 12,36')
     group.add_argument('--contrast', type=_pair(float),

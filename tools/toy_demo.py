@@ -94,10 +94,15 @@ def train(name: str,
               f'{info["train_seconds"] / 60:.1f} min)')
         return info
     os.makedirs(work_dir, exist_ok=True)
+    # No validation inside training: ``evaluate`` runs tools/test.py on the
+    # final checkpoint, which is the same CocoMetric on the same split.
+    options = list(options or []) + [
+        'val_dataloader=None', 'val_cfg=None', 'val_evaluator=None'
+    ]
     seconds = run([
         sys.executable,
         osp.join('tools', 'train.py'), config, '--work-dir', work_dir,
-        *(['--cfg-options', *options] if options else [])
+        '--cfg-options', *options
     ], osp.join(work_dir, 'train_stdout.log'))
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
     info = dict(checkpoint=ckpt, train_seconds=seconds)

@@ -195,6 +195,17 @@ def test_box_is_tight_on_visible_ink_with_defaults():
             assert (x + w, y + h) == (xs.max() + 1, ys.max() + 1)
 
 
+def test_medium_lies_between_hard_and_easy():
+    hard, medium, easy = (resolve_difficulty(p)
+                          for p in ('hard', 'medium', 'easy'))
+    for knob in ('contrast', 'cls_digit_scale', 'digit_size'):
+        assert getattr(hard, knob)[0] < getattr(medium, knob)[0] <= \
+            getattr(easy, knob)[0], knob
+    assert hard.occlusion_prob > medium.occlusion_prob > easy.occlusion_prob
+    assert hard.cls_neighbor_prob > medium.cls_neighbor_prob > \
+        easy.cls_neighbor_prob
+
+
 def test_default_is_harder_than_easy():
     """Smaller digits and clutter in 'hard' (the default)."""
     hard, easy = resolve_difficulty(None), resolve_difficulty('easy')

@@ -372,9 +372,9 @@ def test_resume_is_exact(tmp_path):
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(__file__))),
                       'configs', 'bdkd')
 ONLINE_CONFIGS = [
-    'bdkd_r18-w16-to-r18-w8_toy-digits-cls.py',
-    'bdkd-sigmoid_r18-w16-to-r18-w8_toy-digits-cls.py',
-    'dml_r18-w16-to-r18-w8_toy-digits-cls.py',
+    'bdkd_r18-w16-to-r18-w8_toy-digits-medium-cls.py',
+    'bdkd-sigmoid_r18-w16-to-r18-w8_toy-digits-medium-cls.py',
+    'dml_r18-w16-to-r18-w8_toy-digits-medium-cls.py',
     'bdkd_r34-to-r18_1xb64-240e_cifar100.py',
 ]
 
@@ -409,7 +409,7 @@ def test_toy_config_train_step_and_val_step():
 
     from mmkd.evaluation import ECEMetric
     _, model = _build_from_config(
-        'bdkd_r18-w16-to-r18-w8_toy-digits-cls.py')
+        'bdkd_r18-w16-to-r18-w8_toy-digits-medium-cls.py')
     g = torch.Generator().manual_seed(0)
     data = dict(
         inputs=[

@@ -1,0 +1,107 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""tools/toy_demo.py orchestration with the subprocesses faked: stage order,
+what each stage is given, the table, and the stage cache."""
+import importlib.util
+import json
+import os
+import os.path as osp
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.fixture
+def demo(monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        'toy_demo', osp.join(ROOT, 'tools', 'toy_demo.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    calls = []
+
+    def fake_run(cmd, log_file):
+        """Write what each tool would leave behind."""
+        calls.append(cmd)
+        tool = osp.basename(cmd[1])
+        args = cmd[2:]
+        if tool == 'train.py':
+            work_dir = args[args.index('--work-dir') + 1]
+            ckpt = osp.join(work_dir, 'iter_600.pth')
+            open(ckpt, 'w').close()
+            with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
+                f.write(ckpt)
+        elif tool == 'test.py':
+            test_dir = osp.join(args[args.index('--work-dir') + 1], 'run')
+            os.makedirs(test_dir, exist_ok=True)
+            m_ap = {'teacher': 0.3, 'student': 0.2}.get(
+                osp.basename(osp.dirname(osp.dirname(test_dir))), 0.25)
+            with open(osp.join(test_dir, 'run.json'), 'w') as f:
+                f.write(json.dumps({'coco/bbox_mAP': m_ap,
+                                    'coco/bbox_mAP_50': 2 * m_ap,
+                                    'coco/bbox_mAP_75': m_ap / 2}) + '\n')
+        elif tool == 'build_cost_matrix.py':
+            open(args[1], 'w').close()
+        return 60.0
+
+    monkeypatch.setattr(module, 'run', fake_run)
+    return module, calls
+
+
+def _tools(calls):
+    return [osp.basename(c[1]) for c in calls]
+
+
+def test_stages_in_order_with_teacher_and_cost_matrix(demo, tmp_path,
+                                                      monkeypatch, capsys):
+    module, calls = demo
+    work = tmp_path / 'demo'
+    monkeypatch.setattr('sys.argv',
+                        ['toy_demo.py', '--work-dir', str(work)])
+    module.main()
+    assert _tools(calls) == [
+        'make_toy_data.py', 'train.py', 'test.py', 'train.py', 'test.py',
+        'build_cost_matrix.py', 'train.py', 'test.py'
+    ]
+    teacher_ckpt = str(work / 'teacher' / 'iter_600.pth')
+    cost = str(work / 'cost_matrix' / 'toy-teacher_cka-k1.pth')
+    # the cost matrix comes from the trained teacher
+    assert calls[5][calls[5].index('--checkpoint') + 1] == teacher_ckpt
+    distill_train = calls[6]
+    assert distill_train[2].endswith('_wkd-lf_toy-digits.py')
+    assert f'model.teacher_ckpt={teacher_ckpt}' in distill_train
+    assert f'custom_hooks.0.cost_file={cost}' in distill_train
+    # every training run skips validation; test.py evaluates once
+    for train_cmd in (calls[1], calls[3], calls[6]):
+        for key in ('val_dataloader', 'val_cfg', 'val_evaluator'):
+            assert f'{key}=None' in train_cmd
+    for test_cmd in (calls[2], calls[4], calls[7]):
+        assert not any(arg.startswith('val_') for arg in test_cmd)
+    out = capsys.readouterr().out
+    assert '| teacher | teacher | 0.300 | 0.600 | 0.150 | 1.0 min |' in out
+    assert '| student | student baseline | 0.200 | 0.400 | 0.100 |' in out
+    assert (work / 'results.md').read_text().count('\n') == 5
+
+
+def test_finished_stages_are_reused(demo, tmp_path, monkeypatch):
+    module, calls = demo
+    argv = ['toy_demo.py', '--work-dir', str(tmp_path / 'demo')]
+    monkeypatch.setattr('sys.argv', argv)
+    module.main()
+    calls.clear()
+    module.main()
+    # only the (idempotent) data step runs again
+    assert _tools(calls) == ['make_toy_data.py']
+    calls.clear()
+    monkeypatch.setattr('sys.argv', argv + ['--force'])
+    module.main()
+    assert len(calls) == 8 and '--force' in calls[0]
+
+
+def test_a_failing_stage_names_its_log(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'toy_demo_real', osp.join(ROOT, 'tools', 'toy_demo.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    log = str(tmp_path / 'x.log')
+    with pytest.raises(RuntimeError, match=r'exit code 3; see .*x\.log'):
+        module.run(['python', '-c', 'import sys; sys.exit(3)'], log)
