@@ -43,8 +43,19 @@ def _build_act(act: Optional[str]) -> nn.Module:
     raise ValueError(f"act must be None or 'ReLU', but got {act!r}.")
 
 
+class _Connector(BaseModule):
+    """Base of the connectors: checks and keeps the two widths, which the
+    distillers compare with the student's and the teacher's features."""
+
+    def __init__(self, in_channels: int, out_channels: int,
+                 init_cfg: Optional[dict]) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = _check_channels('in_channels', in_channels)
+        self.out_channels = _check_channels('out_channels', out_channels)
+
+
 @MODELS.register_module()
-class ConvConnector(BaseModule):
+class ConvConnector(_Connector):
     """A 1x1 convolution, optionally followed by a norm and an activation.
 
     Works on feature maps ``(N, C, H, W)`` such as FPN levels or the
@@ -69,9 +80,7 @@ class ConvConnector(BaseModule):
                  act: Optional[str] = None,
                  init_cfg: Optional[dict] = dict(
                      type='Kaiming', layer='Conv2d')) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.in_channels = _check_channels('in_channels', in_channels)
-        self.out_channels = _check_channels('out_channels', out_channels)
+        super().__init__(in_channels, out_channels, init_cfg)
         self.conv = nn.Conv2d(
             in_channels, out_channels, kernel_size=1, bias=norm is None)
         self.norm = _build_norm(norm, out_channels)
@@ -83,7 +92,7 @@ class ConvConnector(BaseModule):
 
 
 @MODELS.register_module()
-class BottleneckProjector(BaseModule):
+class BottleneckProjector(_Connector):
     """The bottleneck projector of the WKD ImageNet experiments.
 
     1x1 conv to ``mid_channels`` + BN + ReLU, 3x3 conv + BN + ReLU, 1x1 conv
@@ -113,9 +122,7 @@ class BottleneckProjector(BaseModule):
                  act: Optional[str] = 'ReLU',
                  init_cfg: Optional[dict] = dict(
                      type='Kaiming', layer='Conv2d')) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.in_channels = _check_channels('in_channels', in_channels)
-        self.out_channels = _check_channels('out_channels', out_channels)
+        super().__init__(in_channels, out_channels, init_cfg)
         mid = _check_channels('mid_channels', mid_channels)
         self.layers = nn.Sequential(
             nn.Conv2d(in_channels, mid, 1, bias=False),
@@ -135,7 +142,7 @@ class BottleneckProjector(BaseModule):
 
 
 @MODELS.register_module()
-class LinearConnector(BaseModule):
+class LinearConnector(_Connector):
     """A linear map, optionally followed by a norm and an activation.
 
     Works on feature vectors ``(N, C)`` such as the pooled penultimate
@@ -160,9 +167,7 @@ class LinearConnector(BaseModule):
                  act: Optional[str] = None,
                  init_cfg: Optional[dict] = dict(
                      type='Kaiming', layer='Linear')) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.in_channels = _check_channels('in_channels', in_channels)
-        self.out_channels = _check_channels('out_channels', out_channels)
+        super().__init__(in_channels, out_channels, init_cfg)
         if norm not in (None, 'BN'):
             raise ValueError(
                 f"norm must be None or 'BN', but got {norm!r}.")

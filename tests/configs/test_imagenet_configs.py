@@ -8,6 +8,7 @@ import os.path as osp
 
 import pytest
 import torch
+from kddm_variants import KDDM
 from mmengine.config import Config, ConfigDict
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -29,17 +30,6 @@ EXPECTED = {
     'wkd-lf_resnet50-to-mobilenetv1': dict(wkd_l=(2.0, 2.0, 25.0),
                                            w_f=0.005),
     'ban-wkd-l_resnet18-to-resnet18': dict(wkd_l=(2.0, None, 30.0)),
-}
-
-#: KDDM configs (methods.md section 6): stem -> (metric, conditional).
-KDDM = {
-    'kddm-w2e': ('wasserstein', False),
-    'kddm-cw2e': ('wasserstein', True),
-    'kddm-jw2e': ('joint_wasserstein', False),
-    'kddm-w2g': ('gaussian_wasserstein', False),
-    'kddm-cw2g': ('gaussian_wasserstein', True),
-    'kddm-klg': ('gaussian_kl', False),
-    'kddm-mmd': ('mmd', False),
 }
 
 

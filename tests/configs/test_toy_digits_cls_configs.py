@@ -8,23 +8,13 @@ import os.path as osp
 
 import pytest
 import torch
+from kddm_variants import KDDM
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'toy_digits_cls')
 CONFIGS = sorted(
     osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))
-
-#: KDDM configs (methods.md section 6): stem -> (metric, conditional).
-KDDM = {
-    'kddm-w2e': ('wasserstein', False),
-    'kddm-cw2e': ('wasserstein', True),
-    'kddm-jw2e': ('joint_wasserstein', False),
-    'kddm-w2g': ('gaussian_wasserstein', False),
-    'kddm-cw2g': ('gaussian_wasserstein', True),
-    'kddm-klg': ('gaussian_kl', False),
-    'kddm-mmd': ('mmd', False),
-}
 
 
 @pytest.fixture(scope='module', autouse=True)
