@@ -4,4 +4,5 @@ _base_ = './kddm-w2g_resnet34-to-resnet18_8xb32-100e_in1k.py'
 
 model = dict(
     distill_losses=dict(
-        loss_kddm=dict(conditional=True, class_reduction='mean')))
+        loss_kddm=dict(
+            conditional=True, class_reduction='mean', loss_weight=0.03)))

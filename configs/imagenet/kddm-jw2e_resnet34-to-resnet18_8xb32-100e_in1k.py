@@ -3,4 +3,6 @@
 _base_ = './kddm-w2e_resnet34-to-resnet18_8xb32-100e_in1k.py'
 
 model = dict(
-    distill_losses=dict(loss_kddm=dict(metric='joint_wasserstein', beta=1.0)))
+    distill_losses=dict(
+        loss_kddm=dict(
+            metric='joint_wasserstein', beta=1.0, loss_weight=0.03)))

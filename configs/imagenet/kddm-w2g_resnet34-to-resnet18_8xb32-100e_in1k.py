@@ -4,4 +4,6 @@ _base_ = './kddm-w2e_resnet34-to-resnet18_8xb32-100e_in1k.py'
 
 model = dict(
     distill_losses=dict(
-        loss_kddm=dict(metric='gaussian_wasserstein', covariance='diag')))
+        loss_kddm=dict(
+            metric='gaussian_wasserstein', covariance='diag',
+            loss_weight=0.03)))

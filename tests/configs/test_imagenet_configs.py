@@ -120,6 +120,13 @@ def test_kddm_configs_match_the_slides_table(stem):
     assert cfg.model.distill_inputs.loss_kddm == 'pooled'
     if conditional:
         assert loss.class_reduction == 'mean'
+    # lambda is the toy config's (of the unconditional metric, as the
+    # ImageNet conditional configs average over classes; README)
+    toy = Config.fromfile(
+        osp.join(ROOT, 'configs', 'toy_digits_cls',
+                 f"{stem.replace('kddm-c', 'kddm-')}"
+                 '_r18-w16-to-r18-w8_toy-digits-cls.py'))
+    assert loss.loss_weight == toy.model.distill_losses.loss_kddm.loss_weight
 
 
 @pytest.mark.parametrize('name', DISTILL)
