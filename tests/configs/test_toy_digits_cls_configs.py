@@ -57,6 +57,13 @@ def test_kddm_configs_match_the_slides_table(stem):
     assert model.distill_inputs['loss_kddm']['source'] == 'pooled'
     assert model.connectors.fc.in_channels == 64
     assert model.connectors.fc.out_channels == 128
+    # fine-tuned from the trained student, like the control config
+    control = Config.fromfile(
+        osp.join(CONFIG_DIR, 'resnet18-w8-ft_toy-digits-cls.py'))
+    init = cfg.model.student.init_cfg
+    assert init == control.model.init_cfg
+    assert (init.type, init.checkpoint) == (
+        'Pretrained', 'work_dirs/toy_cls/student/epoch_20.pth')
 
 
 @pytest.mark.parametrize('name', CONFIGS)

@@ -2,9 +2,9 @@
 # classes present hold one image, whose term is then the squared distance
 # between its two features; 'mean' keeps lambda independent of how many
 # classes a batch holds.
-_base_ = './kddm-w2e_resnet34-to-resnet18_8xb32-100e_in1k.py'
+_base_ = './kddm-w2e_resnet34-to-resnet18_8xb32-15e_in1k.py'
 
 model = dict(
     distill_losses=dict(
         loss_kddm=dict(
-            conditional=True, class_reduction='mean', loss_weight=0.02)))
+            conditional=True, class_reduction='mean')))
