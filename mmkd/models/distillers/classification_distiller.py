@@ -308,8 +308,10 @@ class ClassificationDistiller(BaseDistiller):
             raise ValueError(
                 f"distill_inputs[{name!r}]: 'labels' applies to the "
                 "'logits' source, not 'feature'.")
+        # Decided once here: the per-step code only reads the flag.
+        labels_required = self._labels_required(name)
         if source in ('logits', 'pooled') and labels == 'none' and \
-                self._labels_required(name):
+                labels_required:
             raise ValueError(
                 f'distill_inputs[{name!r}] has labels=\'none\' but '
                 f'{type(self.distill_losses[name]).__name__} requires '
@@ -317,7 +319,8 @@ class ClassificationDistiller(BaseDistiller):
         return dict(
             student_stage=spec.get('student_stage'),
             teacher_stage=spec.get('teacher_stage'),
-            labels=labels)
+            labels=labels,
+            labels_required=labels_required)
 
     def _labels_required(self, name: str) -> bool:
         declared = getattr(self.distill_losses[name], 'requires_labels',
@@ -611,7 +614,7 @@ class ClassificationDistiller(BaseDistiller):
             if term['source'] == 'feature':
                 return self._call_loss(name, s, t)
             kwargs = {}
-            if self._labels_required(name):
+            if term['labels_required']:
                 kwargs['labels'] = self._labels(name, data_samples,
                                                 ref.device)
             if self._requires_logits(name):
