@@ -1,15 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Classification cost matrices: collection, CKA cost, official files."""
-import os.path as osp
-
 import pytest
 import torch
 
-# The workspace's shared/ folder sits beside the checkout (and beside CI's
-# clone); the tests that read the released matrices skip without it.
-OFFICIAL = osp.join(
-    osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'shared',
-    'reference', 'official_cost_matrices')
 NUM_CLASSES = 3
 
 
@@ -151,16 +144,14 @@ def test_official_format_is_sharpened(tmp_path):
         load_official_cost_matrix(str(tmp_path / 'missing.pth'))
 
 
-@pytest.mark.skipif(
-    not osp.isdir(OFFICIAL), reason='official matrices not available')
 @pytest.mark.parametrize('name, n, kappa', [
     ('imagenet/resnet34_logit_linear_cka.pth', 1000, 1.0),
     ('imagenet/resnet50_logit_linear_cka.pth', 1000, 2.0),
     ('cifar100/resnet32x4_linear_cka.pth', 100, 1.0),
 ])
-def test_official_released_matrices(name, n, kappa):
+def test_official_released_matrices(name, n, kappa, official_cost_matrix):
     from mmkd.apis.cls_cost_matrix import load_official_cost_matrix
-    path = osp.join(OFFICIAL, name)
+    path = official_cost_matrix(name)
     raw = torch.load(path, map_location='cpu', weights_only=True)
     cost = load_official_cost_matrix(path, kappa=kappa, num_classes=n)
     assert cost.device.type == 'cpu' and cost.dtype == torch.float32

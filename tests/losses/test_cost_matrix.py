@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Tests of CKA and the category-interrelation cost matrices."""
-import os.path as osp
 import time
 
 import pytest
@@ -11,11 +10,6 @@ from mmkd.losses import (cka_cost_matrix, cka_similarity_matrix,
                          cost_matrix_from_similarity, linear_cka,
                          sharpen_cost)
 
-# The workspace's shared/ folder sits beside the checkout (and beside CI's
-# clone); the tests that read the released matrices skip without it.
-OFFICIAL = osp.join(
-    osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'shared',
-    'reference', 'official_cost_matrices')
 DOUBLE = dict(dtype=torch.float64)
 
 
@@ -111,8 +105,8 @@ def test_cosine_alternatives():
     torch.testing.assert_close(cost, expected)
 
 
-def test_sharpen_official_cifar_matrix():
-    path = osp.join(OFFICIAL, 'cifar100', 'resnet32x4_linear_cka.pth')
+def test_sharpen_official_cifar_matrix(official_cost_matrix):
+    path = official_cost_matrix('cifar100/resnet32x4_linear_cka.pth')
     raw = torch.load(path, map_location='cpu', weights_only=True)
     for kappa in (1.0, 2.0):
         cost = sharpen_cost(raw, kappa)

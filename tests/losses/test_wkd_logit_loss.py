@@ -1,7 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Tests of WKD-L against an independent per-sample (official) version."""
-import os.path as osp
-
 import numpy as np
 import ot
 import pytest
@@ -12,13 +10,6 @@ from mmengine.registry import MODELS as ROOT_MODELS
 from mmkd.losses import (WKDLogitLoss, check_cost_matrix, load_cost_matrix,
                          wkd_logit_loss)
 from mmkd.registry import MODELS
-
-# The workspace's shared/ folder sits beside the checkout (and beside CI's
-# clone); the tests that read the released matrices skip without it.
-OFFICIAL = osp.join(
-    osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'shared',
-    'reference', 'official_cost_matrices')
-IMAGENET_R34 = osp.join(OFFICIAL, 'imagenet', 'resnet34_logit_linear_cka.pth')
 
 
 def official_sinkhorn(w1, w2, cost, reg, max_iter):
@@ -358,9 +349,11 @@ def test_module_deferred_cost_matrix():
         WKDLogitLoss(kappa=1.0)
 
 
-def test_official_imagenet_matrix_loads_and_sharpens():
-    raw = torch.load(IMAGENET_R34, map_location='cpu', weights_only=True)
-    module = WKDLogitLoss(cost_matrix=IMAGENET_R34, kappa=1.0)
+def test_official_imagenet_matrix_loads_and_sharpens(official_cost_matrix):
+    imagenet_r34 = official_cost_matrix(
+        'imagenet/resnet34_logit_linear_cka.pth')
+    raw = torch.load(imagenet_r34, map_location='cpu', weights_only=True)
+    module = WKDLogitLoss(cost_matrix=imagenet_r34, kappa=1.0)
     cost = module.cost_matrix
     assert cost.shape == (1000, 1000)
     assert cost.device.type == 'cpu'
@@ -371,7 +364,7 @@ def test_official_imagenet_matrix_loads_and_sharpens():
     assert 0.6 < cost[off].min() and cost[off].max() < 0.65
     student, teacher, labels = random_problem(2, 1000)
     assert torch.isfinite(module(student, teacher, labels))
-    assert load_cost_matrix(IMAGENET_R34).shape == (1000, 1000)
+    assert load_cost_matrix(imagenet_r34).shape == (1000, 1000)
 
 
 def test_registry_build():

@@ -1,0 +1,74 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Settings shared by the whole test suite.
+
+The one place that finds files the repository does not ship: the official
+WKD cost matrices (released with the official WKD code, not redistributed
+here). Tests that need them take the :func:`official_cost_matrix` fixture
+and skip, saying where to get them, when they are missing.
+"""
+import os
+import os.path as osp
+from typing import Callable, List
+
+import pytest
+
+#: Environment variable naming a folder that holds the official matrices.
+OFFICIAL_COST_MATRICES_ENV = 'MMKD_OFFICIAL_COST_MATRICES'
+#: Where our development machines and CI keep them: a ``shared/`` folder
+#: beside the checkout (a user's clone has none).
+OFFICIAL_BESIDE_CHECKOUT = osp.normpath(
+    osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'shared',
+             'reference', 'official_cost_matrices'))
+
+
+def official_cost_matrix_dirs() -> List[str]:
+    """The folders searched for the official matrices, in order.
+
+    Returns:
+        list[str]: ``$MMKD_OFFICIAL_COST_MATRICES`` when set, then
+        ``../shared/reference/official_cost_matrices`` beside the checkout.
+    """
+    dirs = []
+    env = os.environ.get(OFFICIAL_COST_MATRICES_ENV)
+    if env:
+        dirs.append(osp.abspath(osp.expanduser(env)))
+    dirs.append(OFFICIAL_BESIDE_CHECKOUT)
+    return dirs
+
+
+def official_cost_matrix_path(name: str) -> str:
+    """The path of one official matrix, or skip the calling test.
+
+    Args:
+        name (str): Path relative to the matrices folder, e.g.
+            ``'imagenet/resnet34_logit_linear_cka.pth'``.
+
+    Returns:
+        str: The first existing file among :func:`official_cost_matrix_dirs`.
+    """
+    dirs = official_cost_matrix_dirs()
+    for folder in dirs:
+        path = osp.join(folder, name)
+        if osp.isfile(path):
+            return path
+    pytest.skip(
+        f'official WKD cost matrix {name!r} not found (looked in '
+        f'{", ".join(dirs)}). It is not shipped with mmkd: copy the '
+        'released .pth files from the wkd_cost_matrix/ folder of the '
+        'official WKD code (linked from the paper, arXiv:2412.08139) into a '
+        f'folder as {name} (same layout for the others) and set '
+        f'{OFFICIAL_COST_MATRICES_ENV} to that folder.')
+
+
+@pytest.fixture
+def official_cost_matrix() -> Callable[[str], str]:
+    """``official_cost_matrix(name)`` -> the file's path; the test skips
+    when it is missing (see :func:`official_cost_matrix_path`)."""
+    return official_cost_matrix_path
+
+
+def pytest_configure(config) -> None:
+    """Register the suite's markers (``-m 'not slow'`` for a quick run)."""
+    config.addinivalue_line(
+        'markers', 'slow: end-to-end runs of a minute or more (CI runs '
+        'them)')
