@@ -45,7 +45,8 @@ from torch import Tensor
 
 from mmkd.registry import MODELS
 from .gaussian_wasserstein import check_covariance, gaussian_wasserstein
-from .utils import autocast_disabled, check_positive, compute_dtype, shape_str
+from .utils import (autocast_disabled, check_positive, compute_dtype,
+                    graph_zero, shape_str)
 
 __all__ = [
     'KDDM_METRICS', 'pairwise_sq_dists', 'uniform_ot_plan',
@@ -124,12 +125,6 @@ def _check_non_negative(name: str, value: float) -> None:
         raise ValueError(f'{name} must be a number >= 0, got {value!r}')
 
 
-def _graph_zero(*tensors: Tensor) -> Tensor:
-    """A zero that stays in the autograd graph of ``tensors`` (DDP-safe)."""
-    dtype = compute_dtype(*tensors)
-    return sum(t.to(dtype).sum() for t in tensors) * 0
-
-
 # ----------------------------------------------------------------------
 # empirical optimal transport
 # ----------------------------------------------------------------------
@@ -206,7 +201,7 @@ def empirical_wasserstein(feats_s: Tensor, feats_t: Tensor) -> Tensor:
     """
     _check_feature_pair(feats_s, feats_t)
     if feats_s.shape[0] == 0 or feats_t.shape[0] == 0:
-        return _graph_zero(feats_s, feats_t)
+        return graph_zero(feats_s, feats_t)
     return _transport_cost(pairwise_sq_dists(feats_s, feats_t))
 
 
@@ -268,7 +263,7 @@ def joint_wasserstein(feats_s: Tensor,
             f'labels have {label_t.shape[1]}; both must score the same '
             'classes')
     if feats_s.shape[0] == 0 or feats_t.shape[0] == 0:
-        return _graph_zero(feats_s, feats_t, label_s, label_t)
+        return graph_zero(feats_s, feats_t, label_s, label_t)
     feat_cost = pairwise_sq_dists(feats_s, feats_t)
     scale = feat_cost.detach().max().clamp(
         min=torch.finfo(feat_cost.dtype).tiny)
@@ -347,7 +342,7 @@ def fitted_gaussian_wasserstein(feats_s: Tensor,
     _check_feature_pair(feats_s, feats_t)
     check_covariance(covariance)
     if feats_s.shape[0] == 0 or feats_t.shape[0] == 0:
-        return _graph_zero(feats_s, feats_t)
+        return graph_zero(feats_s, feats_t)
     mean_s, cov_s = fit_gaussian(feats_s, covariance, eps, shrinkage)
     mean_t, cov_t = fit_gaussian(feats_t, covariance, eps, shrinkage)
     return gaussian_wasserstein(
@@ -380,7 +375,7 @@ def gaussian_kl_divergence(feats_s: Tensor,
     _check_feature_pair(feats_s, feats_t)
     check_covariance(covariance)
     if feats_s.shape[0] == 0 or feats_t.shape[0] == 0:
-        return _graph_zero(feats_s, feats_t)
+        return graph_zero(feats_s, feats_t)
     mean_s, cov_s = fit_gaussian(feats_s, covariance, eps, shrinkage)
     mean_t, cov_t = fit_gaussian(feats_t, covariance, eps, shrinkage)
     diff = mean_t - mean_s
@@ -420,7 +415,7 @@ def mmd_linear(feats_s: Tensor, feats_t: Tensor) -> Tensor:
     """
     _check_feature_pair(feats_s, feats_t)
     if feats_s.shape[0] == 0 or feats_t.shape[0] == 0:
-        return _graph_zero(feats_s, feats_t)
+        return graph_zero(feats_s, feats_t)
     return (feats_s.mean(dim=0) - feats_t.mean(dim=0)).square().sum()
 
 
@@ -448,7 +443,7 @@ def mmd_rbf(feats_s: Tensor,
     if sigma is not None:
         check_positive('sigma', sigma)
     if feats_s.shape[0] == 0 or feats_t.shape[0] == 0:
-        return _graph_zero(feats_s, feats_t)
+        return graph_zero(feats_s, feats_t)
     d_ss = pairwise_sq_dists(feats_s, feats_s)
     d_tt = pairwise_sq_dists(feats_t, feats_t)
     d_st = pairwise_sq_dists(feats_s, feats_t)
@@ -495,7 +490,7 @@ def class_conditional(distance: Callable[..., Tensor],
     _check_choice('class_reduction', class_reduction, CLASS_REDUCTIONS)
     labels = _check_class_labels(labels, feats_s.shape[0])
     if feats_s.shape[0] == 0:
-        return _graph_zero(feats_s, feats_t)
+        return graph_zero(feats_s, feats_t)
     terms = [
         distance(feats_s[labels == c], feats_t[labels == c], **kwargs)
         for c in torch.unique(labels)

@@ -62,7 +62,7 @@ def weight_reduce_loss(loss: Tensor,
     if reduction == 'none':
         return loss
     if loss.numel() == 0:
-        return loss.sum() * 0
+        return graph_zero(loss, dtype=loss.dtype)
     if avg_factor is None:
         return loss.mean() if reduction == 'mean' else loss.sum()
     if reduction == 'sum':
@@ -84,6 +84,35 @@ def compute_dtype(*tensors: Tensor) -> torch.dtype:
     if any(t.dtype == torch.float64 for t in tensors):
         return torch.float64
     return torch.float32
+
+
+def graph_zero(*tensors: Tensor,
+               dtype: Optional[torch.dtype] = None) -> Tensor:
+    """A scalar zero in the autograd graph of ``tensors``, finite always.
+
+    The sum over an empty slice of each tensor: the value is exactly 0 and
+    the gradient every element receives is exactly 0, whatever the tensors
+    hold. ``x.sum() * 0`` would be NaN as soon as ``x`` holds an inf or a
+    NaN (``inf * 0``), e.g. a float16 overflow under AMP. Staying in the
+    graph gives every parameter behind ``tensors`` a (zero) gradient, which
+    DDP requires. This is mmkd's one copy of that trick.
+
+    Args:
+        *tensors (torch.Tensor): One or more tensors to connect to.
+        dtype (torch.dtype, optional): Dtype of the zero. Defaults to
+            :func:`compute_dtype` of the tensors (float32 or float64).
+
+    Returns:
+        torch.Tensor: A 0-dim zero on the device of ``tensors[0]``.
+    """
+    if not tensors:
+        raise ValueError('graph_zero needs at least one tensor')
+    if dtype is None:
+        dtype = compute_dtype(*tensors)
+    zero = tensors[0].reshape(-1)[:0].to(dtype).sum()
+    for tensor in tensors[1:]:
+        zero = zero + tensor.reshape(-1)[:0].to(dtype).sum()
+    return zero
 
 
 @contextlib.contextmanager

@@ -1,5 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """KDDM distances against POT, closed forms and double loops (float64)."""
+import math
+
 import numpy as np
 import ot
 import pytest
@@ -315,6 +317,15 @@ def test_empty_batch_gives_graph_connected_zero(metric, opts):
     assert out.item() == 0 and out.requires_grad
     out.backward()
     assert fs.grad is not None
+
+
+def test_one_empty_side_gives_a_finite_zero_whatever_the_other_holds():
+    fs = torch.zeros(0, 4, requires_grad=True)
+    ft = torch.full((3, 4), math.inf, requires_grad=True)
+    out = empirical_wasserstein(fs, ft)
+    assert torch.isfinite(out) and out.item() == 0 and out.requires_grad
+    out.backward()
+    assert torch.equal(ft.grad, torch.zeros_like(ft))
 
 
 # ----------------------------------------------------------------------

@@ -1,9 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Tests of the shared loss helpers."""
+import math
+
 import pytest
 import torch
 
 from mmkd.losses import weight_reduce_loss
+from mmkd.losses.utils import graph_zero
 
 
 def test_weight_reduce_loss():
@@ -31,3 +34,21 @@ def test_empty_loss_is_graph_connected_zero():
     assert out.item() == 0 and out.requires_grad
     out.backward()
     assert pred.grad is not None
+
+
+@pytest.mark.parametrize('bad', [math.inf, -math.inf, math.nan])
+def test_graph_zero_is_an_exact_finite_zero_next_to_nonfinite_values(bad):
+    # ``x.sum() * 0`` is NaN here; AMP overflows produce exactly this.
+    x = torch.tensor([[1., bad], [3., 4.]],
+                     dtype=torch.bfloat16).t().requires_grad_()
+    w = torch.ones(3, requires_grad=True)
+    out = graph_zero(x, w)
+    assert out.dtype == torch.float32 and out.requires_grad
+    assert torch.isfinite(out) and out.item() == 0
+    (out * 5).backward()
+    assert torch.equal(x.grad, torch.zeros_like(x))
+    assert torch.equal(w.grad, torch.zeros(3))
+    assert graph_zero(x, dtype=torch.float64).dtype == torch.float64
+    assert graph_zero(x.double()).dtype == torch.float64
+    with pytest.raises(ValueError, match='at least one tensor'):
+        graph_zero()

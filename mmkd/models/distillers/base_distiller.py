@@ -33,6 +33,7 @@ from mmengine.model import BaseModel, ModuleDict
 from mmengine.registry import DefaultScope
 from torch import Tensor
 
+from mmkd.losses.utils import graph_zero
 from mmkd.registry import MODELS
 
 __all__ = [
@@ -566,12 +567,14 @@ class BaseDistiller(BaseModel):
     # ------------------------------------------------------------------
     def _zero(self, ref: Tensor, connector: Optional[str]) -> Tensor:
         """A float32 zero connected to ``ref`` and the connector, so DDP
-        sees a gradient (of zero) for every trainable parameter."""
-        zero = ref.float().sum() * 0
-        if connector is not None:
-            for param in self.connectors[connector].parameters():
-                zero = zero + param.sum() * 0
-        return zero
+        sees a gradient (of zero) for every trainable parameter.
+
+        Exactly 0 and finite even when ``ref`` holds inf/NaN (a float16
+        overflow under AMP), see :func:`mmkd.losses.utils.graph_zero`.
+        """
+        params = ([] if connector is None else list(
+            self.connectors[connector].parameters()))
+        return graph_zero(ref, *params, dtype=torch.float32)
 
     def _call_loss(self,
                    name: str,

@@ -483,7 +483,10 @@ class DetectionDistiller(BaseDistiller):
         out = self.compute_terms(inputs, x_s[0], run_teacher, term_value)
         if skipped:
             self._report_nonfinite(skipped)
-        out['nonfinite_teacher'] = x_s[0].new_tensor(float(skipped))
+        # float32: under autocast x_s is float16/bfloat16, which would
+        # round a count above 2048/256.
+        out['nonfinite_teacher'] = x_s[0].new_tensor(
+            float(skipped), dtype=torch.float32)
         return out
 
     def _roi_term(self, name: str, term: dict, roi: dict, t_roi: dict,
