@@ -3,11 +3,14 @@
 
     python tools/build_cost_matrix.py CONFIG OUT [--checkpoint CKPT]
 
-CONFIG is either a distillation config (its ``model.teacher`` and
-``model.teacher_ckpt`` are used) or the teacher's own config (then
-``--checkpoint`` is required). The teacher runs over the config's training
-(or ``--split val``) dataloader; OUT (``.pth``, a plain float tensor) and a
-heatmap PNG beside it are written.
+CONFIG is either a distillation config (the distiller is built, so the
+teacher sees each batch as training feeds it: the student's preprocessing,
+re-normalised for the teacher; ``model.teacher_ckpt`` or ``--checkpoint``)
+or the teacher's own config (then ``--checkpoint`` is required and the
+teacher's own ``data_preprocessor`` applies). The teacher runs over the
+config's training (or ``--split val``) dataloader; OUT (``.pth``: the matrix
+and a record of what it was built from, which ``mmkd.CostMatrixHook``
+checks against its run) and a heatmap PNG beside it are written.
 
 * A two-stage detector teacher (one with a ``roi_head``) gives a
   ``(num_classes + 1, num_classes + 1)`` matrix from its RoI features,
@@ -28,8 +31,10 @@ from mmengine.runner import Runner
 import mmkd  # noqa: F401  (registrations, checkpoint allow-list)
 from mmkd.apis.cls_cost_matrix import CLS_FEATURE_SOURCES
 from mmkd.apis.cost_matrix import build_teacher_cost_matrix, save_cost_matrix
+from mmkd.apis.cost_record import cost_matrix_record
 from mmkd.models import BaseDistiller, load_checkpoint_into
 from mmkd.models.distillers.base_distiller import with_data_preprocessor
+from mmkd.registry import MODELS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -76,21 +81,28 @@ def main(argv=None) -> int:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model_cfg = cfg.model
-    if 'teacher' in model_cfg:
-        teacher_spec = model_cfg.teacher
-        checkpoint = args.checkpoint or model_cfg.get('teacher_ckpt')
-    else:
-        teacher_spec = model_cfg
-        checkpoint = args.checkpoint
+    distill = 'teacher' in model_cfg
+    checkpoint = args.checkpoint or (
+        model_cfg.get('teacher_ckpt') if distill else None)
     if checkpoint is None:
         print('No teacher checkpoint: pass --checkpoint (or use a '
               'distillation config with teacher_ckpt).', file=sys.stderr)
         return 2
-    if isinstance(teacher_spec, dict):
-        # a top-level data_preprocessor applies, as when the Runner builds it
-        teacher_spec = with_data_preprocessor(teacher_spec.copy(), cfg)
-    teacher = BaseDistiller._build_model(teacher_spec, 'teacher')
-    load_checkpoint_into(teacher, checkpoint, strict=True, role='teacher')
+    # a top-level data_preprocessor applies, as when the Runner builds it
+    model_cfg = with_data_preprocessor(model_cfg.copy(), cfg)
+    if distill:
+        model_cfg['teacher_ckpt'] = checkpoint
+        # only the teacher and the input path are needed; the terms may
+        # name the very file being built
+        model_cfg['distill_losses'] = None
+        model_cfg['distill_inputs'] = None
+        distiller = MODELS.build(model_cfg).to(args.device)
+        teacher, preprocess = distiller.teacher, distiller.teacher_data
+    else:
+        teacher = BaseDistiller._build_model(model_cfg, 'teacher')
+        load_checkpoint_into(teacher, checkpoint, strict=True,
+                             role='teacher')
+        preprocess = None
     teacher.to(args.device).eval()
 
     loader_cfg = cfg.get(f'{args.split}_dataloader').copy()
@@ -111,8 +123,19 @@ def main(argv=None) -> int:
         class_names=classes,
         bg_per_image=args.bg_per_image,
         seed=args.seed,
-        source=args.source)
-    written = save_cost_matrix(cost, args.out, names, not args.no_heatmap)
+        source=args.source,
+        preprocess=preprocess)
+    record = cost_matrix_record(
+        teacher,
+        kappa=args.kappa,
+        num_per_class=args.num_per_class,
+        class_names=names,
+        source=args.source,
+        bg_per_image=args.bg_per_image,
+        teacher_ckpt=checkpoint,
+        seed=args.seed)
+    written = save_cost_matrix(cost, args.out, names, not args.no_heatmap,
+                               record)
     print(f'Cost matrix {tuple(cost.shape)}: wrote {", ".join(written)}')
     return 0
 

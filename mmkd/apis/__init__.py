@@ -4,14 +4,19 @@ from .cls_cost_matrix import (CLS_FEATURE_SOURCES,
                               collect_classification_class_features,
                               load_official_cost_matrix)
 from .cost_matrix import (build_detection_cost_matrix,
+                          build_teacher_cost_matrix,
                           collect_detection_class_features, load_cost_matrix,
-                          plot_cost_matrix, save_cost_matrix)
+                          load_cost_matrix_and_record, plot_cost_matrix,
+                          save_cost_matrix)
+from .cost_record import cost_matrix_record, record_mismatch
 from .export import export_student, plain_meta, save_student_checkpoint
 
 __all__ = [
     'CLS_FEATURE_SOURCES', 'build_classification_cost_matrix',
     'collect_classification_class_features', 'load_official_cost_matrix',
     'build_detection_cost_matrix', 'collect_detection_class_features',
-    'load_cost_matrix', 'plot_cost_matrix', 'save_cost_matrix',
+    'build_teacher_cost_matrix', 'load_cost_matrix',
+    'load_cost_matrix_and_record', 'cost_matrix_record', 'record_mismatch',
+    'plot_cost_matrix', 'save_cost_matrix',
     'export_student', 'plain_meta', 'save_student_checkpoint'
 ]

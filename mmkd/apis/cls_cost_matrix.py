@@ -21,7 +21,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .cost_matrix import ClassRows, _cka_cost_matrix, class_names_of
+from .class_rows import ClassRows, class_names_of, cka_cost_on_main_process
+from .cost_matrix import Preprocess
 
 __all__ = [
     'CLS_FEATURE_SOURCES', 'collect_classification_class_features',
@@ -50,12 +51,17 @@ def collect_classification_class_features(
         num_per_class: int = 100,
         max_batches: Optional[int] = None,
         progress: bool = True,
-        class_names: Optional[Sequence[str]] = None) -> Tensor:
+        class_names: Optional[Sequence[str]] = None,
+        preprocess: Optional[Preprocess] = None) -> Tensor:
     """Per-class teacher logits or penultimate features.
+
+    Under distributed training every rank must call it: each reads its own
+    shard and the rows of all ranks are gathered (see
+    :class:`~mmkd.apis.class_rows.ClassRows`).
 
     Args:
         classifier (nn.Module): A trained mmpretrain ``ImageClassifier`` (run
-            in eval mode with its own ``data_preprocessor``).
+            in eval mode).
         dataloader (Iterable): Batches with ``gt_label`` (a train or val
             dataloader of the classifier's dataset; the training pipeline's
             augmentation is fine, the official matrices used the train set).
@@ -68,6 +74,10 @@ def collect_classification_class_features(
         max_batches (int, optional): Stop after this many batches.
         progress (bool): Show mmengine's progress bar. Defaults to True.
         class_names (Sequence[str], optional): Names for error messages.
+        preprocess (callable, optional): Batch -> the classifier's inputs.
+            Defaults to the classifier's own ``data_preprocessor``; a
+            distiller passes :meth:`~mmkd.models.BaseDistiller.teacher_data`
+            so that the teacher sees what training feeds it.
 
     Returns:
         torch.Tensor: ``(num_classes, b, d)`` float32 on the CPU, ``b`` the
@@ -95,11 +105,15 @@ def collect_classification_class_features(
             'for detectors use build_detection_cost_matrix.')
     rows = ClassRows(
         class_names_of(class_names, num_classes), num_per_class)
+    if preprocess is None:
+        def preprocess(data: dict) -> dict:
+            return classifier.data_preprocessor(data, False)
+
     was_training = classifier.training
     classifier.eval()
     try:
         for data in rows.batches(dataloader, max_batches, progress):
-            data = classifier.data_preprocessor(data, False)
+            data = preprocess(data)
             inputs, samples = data['inputs'], data['data_samples']
             labels = _labels_of(samples).cpu()
             if source == 'logits':
@@ -130,7 +144,7 @@ def build_classification_cost_matrix(classifier: nn.Module,
     num_classes)``, float32, symmetric with a zero diagonal."""
     features = collect_classification_class_features(classifier, dataloader,
                                                      **kwargs)
-    return _cka_cost_matrix(features, kappa)
+    return cka_cost_on_main_process(features, kappa)
 
 
 def load_official_cost_matrix(path: Union[str, os.PathLike],

@@ -12,114 +12,25 @@ class, rows are paired by index), then ``cka_cost_matrix`` turns them into
 """
 import os
 import os.path as osp
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, Iterable, List, Optional, Sequence,
+                    Tuple)
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 from torch import Tensor
+
+from .class_rows import ClassRows, class_names_of, cka_cost_on_main_process
 
 __all__ = [
     'collect_detection_class_features', 'build_detection_cost_matrix',
     'build_teacher_cost_matrix', 'save_cost_matrix', 'load_cost_matrix',
-    'plot_cost_matrix', 'ClassRows', 'class_names_of'
+    'load_cost_matrix_and_record', 'plot_cost_matrix', 'ClassRows',
+    'class_names_of', 'Preprocess'
 ]
 
-
-def _cka_cost_matrix(features: Tensor, kappa: float) -> Tensor:
-    from mmkd.losses import cka_cost_matrix
-    return cka_cost_matrix(features.double(), kappa=kappa).float()
-
-
-def class_names_of(class_names: Optional[Sequence[str]],
-                   num_classes: int) -> List[str]:
-    """``num_classes`` names for messages: the given ones, indices for the
-    rest."""
-    names = list(class_names or [])[:num_classes]
-    return names + [str(i) for i in range(len(names), num_classes)]
-
-
-class ClassRows:
-    """Per-class feature rows of a teacher, at most ``num_per_class`` each.
-
-    Shared by the detection and classification collectors: rows are added
-    batch by batch (:meth:`add`), :meth:`batches` reads the dataloader
-    (progress bar, ``max_batches``, early stop once every class is full)
-    and :meth:`stack` gives every class the same number of rows.
-
-    Args:
-        names (list[str]): One name per class, for messages.
-        num_per_class (int): Rows to keep per class.
-    """
-
-    def __init__(self, names: Sequence[str], num_per_class: int) -> None:
-        self.names = list(names)
-        self.num_per_class = num_per_class
-        self.store: List[List[Tensor]] = [[] for _ in self.names]
-        self.counts = [0] * len(self.names)
-
-    @property
-    def full(self) -> bool:
-        """Whether every class has ``num_per_class`` rows."""
-        return min(self.counts) >= self.num_per_class
-
-    def add(self, feats: Tensor, labels: Tensor) -> None:
-        """Keep the rows of ``feats`` (R, d) whose class (``labels``, R)
-        still needs rows."""
-        for c in labels.unique().tolist():
-            need = self.num_per_class - self.counts[c]
-            if need > 0:
-                rows = feats[labels == c][:need]
-                self.store[c].append(rows)
-                self.counts[c] += rows.size(0)
-
-    def batches(self, dataloader: Iterable, max_batches: Optional[int],
-                progress: bool) -> Iterator:
-        """The batches of ``dataloader``, at most ``max_batches``, until
-        every class is full, with mmengine's progress bar."""
-        from mmengine.utils import ProgressBar
-        total = len(dataloader) if hasattr(dataloader, '__len__') else None
-        if total is not None and max_batches is not None:
-            total = min(total, max_batches)
-        bar = ProgressBar(total) if progress and total else None
-        try:
-            for i, data in enumerate(dataloader):
-                if max_batches is not None and i >= max_batches:
-                    break
-                yield data
-                if bar is not None:
-                    bar.update()
-                if self.full:
-                    break
-        finally:
-            if bar is not None:
-                bar.file.write('\n')
-
-    def stack(self, hint: str) -> Tensor:
-        """``(num_classes, b, d)``, ``b`` the smallest per-class count.
-
-        Args:
-            hint (str): How to get more samples, appended to the error.
-
-        Raises:
-            ValueError: If a class has fewer than 2 rows (the classes are
-                named with their counts).
-        """
-        few = [
-            f'{name} ({count})'
-            for name, count in zip(self.names, self.counts) if count < 2
-        ]
-        if few:
-            raise ValueError(
-                'Too few samples to build the cost matrix for classes: ' +
-                ', '.join(few) + '. ' + hint)
-        b = min(self.counts)
-        if b < self.num_per_class:
-            print_log(
-                f'Cost matrix: {b} samples per class (the smallest class; '
-                f'asked for {self.num_per_class}).',
-                logger='current')
-        return torch.stack([torch.cat(rows)[:b] for rows in self.store])
+#: Turns a dataloader batch into the teacher's model inputs
+#: (``dict(inputs=..., data_samples=...)``).
+Preprocess = Callable[[dict], dict]
 
 
 def _gt_boxes(data_sample) -> tuple:
@@ -138,12 +49,17 @@ def collect_detection_class_features(
         max_batches: Optional[int] = None,
         seed: int = 0,
         progress: bool = True,
-        class_names: Optional[Sequence[str]] = None) -> Tensor:
+        class_names: Optional[Sequence[str]] = None,
+        preprocess: Optional[Preprocess] = None) -> Tensor:
     """Per-class penultimate RoI features of a two-stage detector.
+
+    Under distributed training every rank must call it: each reads its own
+    shard and the rows of all ranks are gathered (see
+    :class:`~mmkd.apis.class_rows.ClassRows`).
 
     Args:
         detector (nn.Module): A trained mmdet two-stage detector (run in eval
-            mode with its own ``data_preprocessor``).
+            mode).
         dataloader (Iterable): Batches with ground-truth ``gt_instances``
             (a train or val dataloader of the detector's dataset).
         num_per_class (int): Rows to collect per class (stop early once every
@@ -156,6 +72,10 @@ def collect_detection_class_features(
         seed (int): Seed of the background draw. Defaults to 0.
         progress (bool): Show mmengine's progress bar. Defaults to True.
         class_names (Sequence[str], optional): Names for error messages.
+        preprocess (callable, optional): Batch -> the detector's inputs.
+            Defaults to the detector's own ``data_preprocessor``; a
+            distiller passes :meth:`~mmkd.models.BaseDistiller.teacher_data`
+            so that the teacher sees what training feeds it.
 
     Returns:
         Tensor: ``(num_classes + 1, b, d)`` float32, ``b`` the smallest
@@ -189,13 +109,17 @@ def collect_detection_class_features(
     def pre_hook(module, args):
         captured.append(args[0].detach().flatten(1).float().clone())
 
+    if preprocess is None:
+        def preprocess(data: dict) -> dict:
+            return detector.data_preprocessor(data, False)
+
     generator = torch.Generator().manual_seed(seed)
     was_training = detector.training
     detector.eval()
     handle = fc_cls.register_forward_pre_hook(pre_hook)
     try:
         for data in rows.batches(dataloader, max_batches, progress):
-            data = detector.data_preprocessor(data, False)
+            data = preprocess(data)
             inputs, samples = data['inputs'], data['data_samples']
             x = detector.extract_feat(inputs)
             proposals = detector.rpn_head.predict(x, samples, rescale=False)
@@ -241,7 +165,7 @@ def build_detection_cost_matrix(detector: nn.Module,
     ``(num_classes + 1, num_classes + 1)``."""
     features = collect_detection_class_features(detector, dataloader,
                                                 **kwargs)
-    return _cka_cost_matrix(features, kappa)
+    return cka_cost_on_main_process(features, kappa)
 
 
 def build_teacher_cost_matrix(
@@ -254,12 +178,16 @@ def build_teacher_cost_matrix(
         bg_per_image: int = 16,
         seed: int = 0,
         source: str = 'logits',
-        progress: bool = True) -> Tuple[Tensor, Optional[List[str]]]:
+        progress: bool = True,
+        preprocess: Optional[Preprocess] = None
+) -> Tuple[Tensor, Optional[List[str]]]:
     """The WKD-L cost matrix of a detector or a classifier teacher.
 
     A teacher with a ``roi_head`` goes to
     :func:`build_detection_cost_matrix` (background last), any other to
-    :func:`~mmkd.apis.build_classification_cost_matrix`.
+    :func:`~mmkd.apis.build_classification_cost_matrix`. Under distributed
+    training every rank calls it with its own shard and gets the same
+    matrix (computed once, on the main process, and broadcast).
 
     Args:
         teacher (nn.Module): A trained two-stage mmdet detector or mmpretrain
@@ -278,6 +206,8 @@ def build_teacher_cost_matrix(
             detectors use the RoI head's penultimate features). Defaults to
             ``'logits'``.
         progress (bool): Show a progress bar. Defaults to True.
+        preprocess (callable, optional): Batch -> the teacher's inputs.
+            Defaults to the teacher's own ``data_preprocessor``.
 
     Returns:
         tuple[torch.Tensor, list[str] | None]: The cost matrix and the names
@@ -285,6 +215,7 @@ def build_teacher_cost_matrix(
         ``class_names``.
     """
     classes = list(class_names) if class_names else None
+    names = cost_matrix_names(teacher, classes)
     if getattr(teacher, 'roi_head', None) is not None:
         cost = build_detection_cost_matrix(
             teacher,
@@ -295,8 +226,9 @@ def build_teacher_cost_matrix(
             max_batches=max_batches,
             seed=seed,
             progress=progress,
-            class_names=classes)
-        return cost, classes + ['background'] if classes else None
+            class_names=classes,
+            preprocess=preprocess)
+        return cost, names
     from .cls_cost_matrix import build_classification_cost_matrix
     cost = build_classification_cost_matrix(
         teacher,
@@ -306,8 +238,22 @@ def build_teacher_cost_matrix(
         max_batches=max_batches,
         progress=progress,
         class_names=classes,
-        source=source)
-    return cost, classes
+        source=source,
+        preprocess=preprocess)
+    return cost, names
+
+
+def cost_matrix_names(teacher: nn.Module,
+                      class_names: Optional[Sequence[str]]
+                      ) -> Optional[List[str]]:
+    """The names of a teacher's cost-matrix rows: the classes, plus
+    ``'background'`` last for a detector; None without class names."""
+    if not class_names:
+        return None
+    names = list(class_names)
+    if getattr(teacher, 'roi_head', None) is not None:
+        names.append('background')
+    return names
 
 
 def plot_cost_matrix(cost: Tensor,
@@ -336,12 +282,40 @@ def plot_cost_matrix(cost: Tensor,
     return out_file
 
 
+def _replace_atomically(out_file: str, write: Callable[[str], Any]) -> None:
+    """``write(tmp)`` beside ``out_file``, then rename it over ``out_file``:
+    a reader (another job, a killed run) sees the old file or the whole new
+    one, never half of it."""
+    directory, name = osp.split(osp.abspath(out_file))
+    stem, ext = osp.splitext(name)
+    # same folder (rename is atomic within a file system), same extension
+    # (matplotlib picks the format from it)
+    tmp = osp.join(directory, f'.{stem}.{os.getpid()}.tmp{ext}')
+    try:
+        write(tmp)
+        os.replace(tmp, out_file)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
 def save_cost_matrix(cost: Tensor,
                      out_file: str,
                      class_names: Optional[Sequence[str]] = None,
-                     heatmap: bool = True) -> List[str]:
-    """Write the matrix as a plain float32 tensor (``torch.save``) and,
-    with ``heatmap``, a PNG beside it (same name, ``.png``).
+                     heatmap: bool = True,
+                     record: Optional[Dict[str, Any]] = None) -> List[str]:
+    """Write the matrix (``torch.save``) and, with ``heatmap``, a PNG beside
+    it (same name, ``.png``), each atomically (temporary file + rename).
+
+    Args:
+        cost (Tensor): The square matrix.
+        out_file (str): A ``.pth`` / ``.pt`` path.
+        class_names (Sequence[str], optional): Row names for the heatmap.
+        heatmap (bool): Also write the PNG. Defaults to True.
+        record (dict, optional): What the matrix was built from
+            (:func:`~mmkd.apis.cost_record.cost_matrix_record`). With it the
+            file holds ``{'cost_matrix': tensor, 'record': record}``,
+            otherwise the plain float32 tensor.
 
     Returns:
         list[str]: The files written.
@@ -354,18 +328,33 @@ def save_cost_matrix(cost: Tensor,
             f'The cost matrix file {out_file!r} is written with torch.save; '
             "give it a '.pth' (or '.pt') name so that it can be loaded.")
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    torch.save(cost.detach().cpu().float().contiguous(), out_file)
+    matrix = cost.detach().cpu().float().contiguous()
+    payload = matrix if record is None else dict(
+        cost_matrix=matrix, record=dict(record))
+    _replace_atomically(out_file, lambda tmp: torch.save(payload, tmp))
     written = [out_file]
     if heatmap:
-        written.append(
-            plot_cost_matrix(cost,
-                             osp.splitext(out_file)[0] + '.png', class_names))
+        png = osp.splitext(out_file)[0] + '.png'
+        _replace_atomically(
+            png, lambda tmp: plot_cost_matrix(cost, tmp, class_names))
+        written.append(png)
     return written
+
+
+def load_cost_matrix_and_record(
+        path: str) -> Tuple[Tensor, Optional[Dict[str, Any]]]:
+    """A cost file's matrix (validated, float32, CPU) and its record (None
+    for files without one, such as the official ``.pth`` files)."""
+    from mmkd.losses import load_cost_matrix as _load
+    if osp.splitext(path)[1].lower() in ('.pth', '.pt') and osp.isfile(path):
+        loaded = torch.load(path, map_location='cpu', weights_only=True)
+        if isinstance(loaded, dict) and 'cost_matrix' in loaded:
+            return _load(loaded['cost_matrix']).float(), loaded.get('record')
+    return _load(path).float(), None
 
 
 def load_cost_matrix(path: str) -> Tensor:
     """Load a cost matrix written by :func:`save_cost_matrix` (``.pth``) or a
     numpy ``.npy`` file, validated by :func:`mmkd.losses.load_cost_matrix`
     (square, finite, non-negative), as float32 on the CPU."""
-    from mmkd.losses import load_cost_matrix as _load
-    return _load(path).float()
+    return load_cost_matrix_and_record(path)[0]

@@ -84,7 +84,8 @@ def load_cost_matrix(cost_matrix: CostLike,
 
     Args:
         cost_matrix (str | PathLike | torch.Tensor | numpy.ndarray): A
-            ``.pth``/``.pt`` file holding a tensor (loaded on the CPU), a
+            ``.pth``/``.pt`` file holding a tensor or mmkd's
+            ``{'cost_matrix': tensor, 'record': ...}`` (loaded on the CPU), a
             ``.npy`` file, or the matrix itself, shape (n, n).
         kappa (float, optional): If given, the input is a raw ``1 - IR``
             matrix (e.g. the official WKD ``*_linear_cka.pth`` files, which
@@ -110,6 +111,10 @@ def load_cost_matrix(cost_matrix: CostLike,
             loaded = np.load(path, allow_pickle=False)
         else:
             loaded = torch.load(path, map_location='cpu', weights_only=True)
+            # mmkd's cost files keep what they were built from beside the
+            # matrix (mmkd.apis.save_cost_matrix)
+            if isinstance(loaded, dict) and 'cost_matrix' in loaded:
+                loaded = loaded['cost_matrix']
         cost_matrix = loaded
     if isinstance(cost_matrix, np.ndarray):
         cost_matrix = torch.from_numpy(np.ascontiguousarray(cost_matrix))

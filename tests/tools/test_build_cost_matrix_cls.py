@@ -56,8 +56,12 @@ def test_build_cost_matrix_tool_on_a_classifier(setup, source):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert 'Cost matrix (10, 10)' in proc.stdout
     assert out.is_file() and out.with_suffix('.png').is_file()
-    cost = torch.load(out, weights_only=True)
+    from mmkd.apis.cost_matrix import load_cost_matrix_and_record
+    cost, record = load_cost_matrix_and_record(str(out))
     assert cost.shape == (10, 10)
+    assert record['source'] == source and record['num_per_class'] == 3
+    assert record['class_names'] == [str(i) for i in range(10)]
+    assert record['teacher_ckpt'] == str(setup['ckpt'])
     torch.testing.assert_close(cost, cost.t())
     assert float(cost.diagonal().abs().max()) == 0
 

@@ -95,7 +95,8 @@ _base_ = {STUDENT!r}
 
 
 def test_train_builds_cost_matrix_logs_terms_and_exports(setup):
-    cost = torch.load(setup['cost_file'], weights_only=True)
+    from mmkd.apis import load_cost_matrix
+    cost = load_cost_matrix(str(setup['cost_file']))
     assert cost.shape == (11, 11)
     assert setup['cost_file'].with_suffix('.png').is_file()
     log = setup['log']
@@ -121,6 +122,15 @@ def test_build_cost_matrix_tool(setup):
     ])
     assert 'Cost matrix (11, 11)' in log
     assert out.is_file() and out.with_suffix('.png').is_file()
+    # the tool records what the hook checks: a run with the same settings
+    # takes the tool's file as its own
+    from mmkd.apis.cost_matrix import load_cost_matrix_and_record
+    from mmkd.apis.cost_record import record_mismatch
+    _, tool = load_cost_matrix_and_record(str(out))
+    _, hook = load_cost_matrix_and_record(str(setup['cost_file']))
+    assert tool['class_names'][-1] == 'background'
+    assert record_mismatch(tool, hook) is None
+    assert record_mismatch(tool, dict(hook, kappa=2.0)) is not None
 
 
 def test_exported_student_tests_like_the_distiller(setup):

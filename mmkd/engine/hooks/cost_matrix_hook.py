@@ -1,39 +1,66 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Build (once) and install the WKD-L cost matrix before training."""
+import logging
 import os.path as osp
+import time
 from typing import Optional, Sequence
 
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import broadcast_object_list, get_world_size, \
+    is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmkd.apis.cls_cost_matrix import CLS_FEATURE_SOURCES
 from mmkd.apis.cost_matrix import (build_teacher_cost_matrix,
-                                   load_cost_matrix, save_cost_matrix)
+                                   cost_matrix_names,
+                                   load_cost_matrix_and_record,
+                                   save_cost_matrix)
+from mmkd.apis.cost_record import cost_matrix_record, record_mismatch
 from mmkd.registry import HOOKS
 
 __all__ = ['CostMatrixHook']
+
+#: Where the hook keeps its matrix in a training checkpoint.
+CHECKPOINT_KEY = 'mmkd_cost_matrices'
 
 
 @HOOKS.register_module()
 class CostMatrixHook(Hook):
     """Give WKD-L its cost matrix, building it from the teacher if needed.
 
-    In ``before_train``: when ``cost_file`` does not exist, the main process
-    runs the distiller's teacher over the training dataloader (or
-    ``dataloader``), builds the CKA cost matrix and writes ``cost_file`` plus
-    a heatmap PNG beside it (so later runs reuse it); every process then
-    loads the file and hands it to ``model.set_cost_matrix``, which checks
-    its size against the logits. Configure the WKD-L loss with
-    ``cost_matrix=None`` when this hook provides it.
+    In ``before_train``, the main process looks for ``cost_file``:
+
+    - found, with a record of what it was built from that matches this run
+      (teacher weights, class features, ``kappa``, ``num_per_class``,
+      ``bg_per_image``, class names), or without a record (the official
+      ``.pth`` files): it is used;
+    - found but built for something else: a ``ValueError`` names each
+      differing value (delete the file or set ``rebuild=True``);
+    - missing (or ``rebuild=True``): every rank runs the teacher over its
+      own shard of the training dataloader (or ``dataloader``) in parallel,
+      the class features of all ranks are gathered, the main process
+      computes the matrix and broadcasts it, and writes ``cost_file`` (with
+      its record) and a heatmap PNG beside it, atomically.
+
+    Every rank receives the matrix as a tensor, so no rank reads a file
+    another rank wrote (multi-node runs need no shared file system). The
+    teacher sees the batches as training feeds it
+    (:meth:`~mmkd.models.BaseDistiller.teacher_data`). The matrix is then
+    handed to ``model.set_cost_matrix``, which checks its size against the
+    logits. Configure the WKD-L loss with ``cost_matrix=None`` when this
+    hook provides it.
+
+    The matrix is also stored in the training checkpoints (not in the
+    student's weights), and a resumed run uses the stored one, whatever
+    happened to ``cost_file`` since.
 
     A detector teacher (one with a ``roi_head``) gives a ``(num_classes + 1)``
     square matrix from its RoI features, background last
     (:func:`~mmkd.apis.build_detection_cost_matrix`); a classifier teacher a
     ``num_classes`` square one from its logits or penultimate features
     (:func:`~mmkd.apis.build_classification_cost_matrix`). The class names
-    of the heatmap come from the dataset's ``metainfo['classes']``.
+    come from the training dataset's ``metainfo['classes']``.
 
     Args:
         cost_file (str): Where the matrix is cached (``.pth``).
@@ -41,10 +68,12 @@ class CostMatrixHook(Hook):
             term whose loss has ``set_cost_matrix``.
         kappa (float): Sharpening of ``1 - exp(-kappa (1 - CKA))``.
             Defaults to 1.0.
-        num_per_class (int): Samples per class. Defaults to 100.
+        num_per_class (int): Samples per class (all ranks together).
+            Defaults to 100.
         bg_per_image (int): Background RoIs per image (detectors only).
             Defaults to 16.
-        max_batches (int, optional): Limit on the batches read.
+        max_batches (int, optional): Limit on the batches each rank reads
+            (at most one pass over its shard either way).
         dataloader (dict, optional): Dataloader config to read instead of the
             training dataloader.
         heatmap (bool): Also write the PNG. Defaults to True.
@@ -55,6 +84,9 @@ class CostMatrixHook(Hook):
             ``'pre_logits'`` (the head's input, as the paper). Classifiers
             only; detectors use their RoI head's penultimate features.
             Defaults to ``'logits'``.
+        rebuild (bool): Build the matrix even if ``cost_file`` exists, and
+            overwrite it (a resumed run still keeps its checkpoint's
+            matrix). Defaults to False.
     """
     priority = 'VERY_HIGH'
 
@@ -68,7 +100,8 @@ class CostMatrixHook(Hook):
                  dataloader: Optional[dict] = None,
                  heatmap: bool = True,
                  seed: int = 0,
-                 source: str = 'logits') -> None:
+                 source: str = 'logits',
+                 rebuild: bool = False) -> None:
         if not isinstance(cost_file, str) or not cost_file:
             raise ValueError(
                 f'cost_file must be a non-empty path, got {cost_file!r}.')
@@ -89,20 +122,74 @@ class CostMatrixHook(Hook):
         self.heatmap = heatmap
         self.seed = seed
         self.source = source
+        self.rebuild = bool(rebuild)
+        self._checkpointed: Optional[dict] = None
+        self._installed: Optional[dict] = None
 
-    def _build(self, runner, model) -> None:
+    # ------------------------------------------------------------------
+    @staticmethod
+    def _distiller(runner):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        if not callable(getattr(model, 'set_cost_matrix', None)):
+            raise TypeError('CostMatrixHook needs a distiller (a model with '
+                            '`set_cost_matrix`), but the model is '
+                            f'{type(model).__name__}.')
+        return model
+
+    @staticmethod
+    def _classes(dataloader) -> Optional[list]:
+        metainfo = getattr(getattr(dataloader, 'dataset', None), 'metainfo',
+                           None)
+        classes = metainfo.get('classes') if metainfo else None
+        return list(classes) if classes else None
+
+    def _record(self, model, classes: Optional[list], **extra) -> dict:
+        return cost_matrix_record(
+            model.teacher,
+            kappa=self.kappa,
+            num_per_class=self.num_per_class,
+            class_names=cost_matrix_names(model.teacher, classes),
+            source=self.source,
+            bg_per_image=self.bg_per_image,
+            teacher_ckpt=getattr(model, 'teacher_ckpt', None),
+            **extra)
+
+    def _read_file(self, runner, model) -> tuple:
+        """On the main process: ``('use', cost, record)`` for a usable file,
+        ``('build', None, None)`` or ``('error', message, None)``."""
+        if self.rebuild or not osp.isfile(self.cost_file):
+            return 'build', None, None
+        try:
+            cost, stored = load_cost_matrix_and_record(self.cost_file)
+            expected = self._record(
+                model, self._classes(runner.train_dataloader))
+            diff = record_mismatch(stored, expected)
+        except Exception as e:  # noqa: BLE001 - re-raised on every rank
+            return 'error', f'{type(e).__name__}: {e}', None
+        if diff:
+            return 'error', (
+                f'The cost file {self.cost_file!r} was built for another run:'
+                f'\n{diff}\nDelete the file, or set rebuild=True on '
+                "CostMatrixHook (e.g. --cfg-options 'custom_hooks.0.rebuild="
+                "True'), to build it again for this run; or point cost_file "
+                'at another path.'), None
+        return 'use', cost, stored
+
+    def _build(self, runner, model):
+        """On every rank: build the matrix from the teacher; the main
+        process writes it."""
         if self.dataloader is not None:
             dataloader = runner.build_dataloader(self.dataloader)
         else:
             dataloader = runner.train_dataloader
-        dataset = getattr(dataloader, 'dataset', None)
-        classes = None
-        if hasattr(dataset, 'metainfo'):
-            classes = dataset.metainfo.get('classes')
+        classes = self._classes(dataloader)
         print_log(
             f'Building the WKD-L cost matrix {self.cost_file} from the '
-            'teacher (cached for later runs) ...',
+            f'teacher on {get_world_size()} process(es), each reading its '
+            'own shard (cached for later runs) ...',
             logger='current')
+        start = time.perf_counter()
         cost, names = build_teacher_cost_matrix(
             model.teacher,
             dataloader,
@@ -112,24 +199,65 @@ class CostMatrixHook(Hook):
             class_names=classes,
             bg_per_image=self.bg_per_image,
             seed=self.seed,
-            source=self.source)
-        written = save_cost_matrix(cost, self.cost_file, names, self.heatmap)
-        print_log(f'Wrote {", ".join(written)}', logger='current')
+            source=self.source,
+            preprocess=model.teacher_data)
+        record = self._record(model, classes, seed=self.seed)
+        print_log(
+            f'Built the cost matrix {tuple(cost.shape)} in '
+            f'{time.perf_counter() - start:.1f} s.',
+            logger='current')
+        if is_main_process():
+            written = save_cost_matrix(cost, self.cost_file, names,
+                                       self.heatmap, record)
+            print_log(f'Wrote {", ".join(written)}', logger='current')
+        return cost, record
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if not callable(getattr(model, 'set_cost_matrix', None)):
-            raise TypeError('CostMatrixHook needs a distiller (a model with '
-                            '`set_cost_matrix`), but the model is '
-                            f'{type(model).__name__}.')
-        if not osp.isfile(self.cost_file) and is_main_process():
-            self._build(runner, model)
-        barrier()
-        cost = load_cost_matrix(self.cost_file)
+        model = self._distiller(runner)
+        model.cost_matrix_terms(self.terms)  # fail before a long build
+        resumed = runner.iter > 0 or runner.epoch > 0
+        if resumed and self._checkpointed is not None:
+            cost = self._checkpointed['cost_matrix']
+            record = self._checkpointed.get('record')
+            origin = 'the resumed checkpoint'
+            if not osp.isfile(self.cost_file):
+                print_log(
+                    f'{self.cost_file} is gone; the run goes on with the '
+                    'matrix kept in its checkpoint.',
+                    logger='current',
+                    level=logging.WARNING)
+        else:
+            # One process reads the file; the verdict and the matrix reach
+            # the others by broadcast, so an error is raised on every rank.
+            state = [None, None, None]
+            if is_main_process():
+                state = list(self._read_file(runner, model))
+            broadcast_object_list(state)
+            action, cost, record = state
+            if action == 'error':
+                raise ValueError(cost)
+            if action == 'build':
+                cost, record = self._build(runner, model)
+            origin = self.cost_file
         terms = model.set_cost_matrix(
             cost.to(next(model.parameters()).device), self.terms)
+        self._installed = dict(
+            cost_matrix=cost.detach().cpu(), record=record,
+            cost_file=self.cost_file, terms=terms)
         print_log(
-            f'Cost matrix {self.cost_file} {tuple(cost.shape)} set on '
+            f'Cost matrix from {origin} {tuple(cost.shape)} set on '
             f'{terms}.',
             logger='current')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Keep the matrix in the training checkpoint (the exported student
+        never holds it)."""
+        if self._installed is not None:
+            checkpoint.setdefault(CHECKPOINT_KEY,
+                                  {})[self.cost_file] = self._installed
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Remember a checkpoint's matrix; ``before_train`` uses it when the
+        run resumes (not for a plain ``load_from``)."""
+        stored = checkpoint.get(CHECKPOINT_KEY) or {}
+        self._checkpointed = stored.get(self.cost_file)

@@ -481,6 +481,27 @@ class BaseDistiller(BaseModel):
                 1, -1, 1, 1)
         return x.to(inputs.dtype)
 
+    def teacher_data(self, data: dict) -> dict:
+        """A dataloader batch as training hands it to the teacher.
+
+        The distiller's ``data_preprocessor`` (the student's, or the
+        top-level one of an mmpretrain config) in test mode, then
+        :meth:`teacher_inputs`. Whatever reads the teacher outside the
+        training step (the cost-matrix build) uses this, so it sees the
+        inputs the teacher is distilled with, not what the teacher's own
+        ``data_preprocessor`` would make of the raw batch.
+
+        Args:
+            data (dict): A batch from the dataloader (``inputs``,
+                ``data_samples``).
+
+        Returns:
+            dict: ``inputs`` in the teacher's normalisation and the
+            preprocessed ``data_samples``.
+        """
+        data = self.data_preprocessor(data, False)
+        return dict(data, inputs=self.teacher_inputs(data['inputs']))
+
     # ------------------------------------------------------------------
     # distill_inputs
     # ------------------------------------------------------------------
@@ -739,6 +760,20 @@ class BaseDistiller(BaseModel):
         Raises:
             ValueError: If no term takes a cost matrix or the size is wrong.
         """
+        targets = self.cost_matrix_terms(names)
+        for name in targets:
+            self.check_cost_matrix(name, cost_matrix)
+            self.distill_losses[name].set_cost_matrix(cost_matrix)
+        return targets
+
+    def cost_matrix_terms(self,
+                          names: Optional[Iterable[str]] = None) -> List[str]:
+        """The terms among ``names`` (default: all) whose loss takes a cost
+        matrix (has ``set_cost_matrix``).
+
+        Raises:
+            ValueError: If a name is unknown or none of them takes one.
+        """
         names = self._check_term_names(names)
         targets = [
             n for n in names
@@ -749,9 +784,6 @@ class BaseDistiller(BaseModel):
             raise ValueError(
                 f'None of the terms {names} takes a cost matrix (no '
                 '`set_cost_matrix` method); is WKD-L configured?')
-        for name in targets:
-            self.check_cost_matrix(name, cost_matrix)
-            self.distill_losses[name].set_cost_matrix(cost_matrix)
         return targets
 
     def check_cost_matrix(self, name: str, cost_matrix: Tensor) -> None:

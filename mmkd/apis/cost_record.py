@@ -1,0 +1,127 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""What a WKD-L cost matrix was built from, stored beside it.
+
+A cost file written by mmkd holds ``{'cost_matrix': tensor, 'record':
+dict}``. The record names the teacher (its type, ``teacher_ckpt`` and a
+fingerprint of its weights), the class features (``source``), ``kappa``,
+``num_per_class``, ``bg_per_image`` (detectors), the class names and the
+mmkd version. A run that finds the file compares the fields that change the
+matrix (:data:`COMPARED_FIELDS`) with its own and refuses a file built for
+something else, instead of silently training with it. Files without a
+record (the official ``*_linear_cka.pth``, files of older mmkd versions)
+are used as they are.
+"""
+import hashlib
+from typing import Any, Dict, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+__all__ = [
+    'COMPARED_FIELDS', 'DETECTOR_SOURCE', 'weights_fingerprint',
+    'cost_matrix_record', 'record_mismatch'
+]
+
+#: Record fields that must agree between a cost file and the run using it.
+COMPARED_FIELDS = ('teacher_weights', 'source', 'kappa', 'num_per_class',
+                   'bg_per_image', 'class_names')
+
+#: ``source`` of a detector's matrix: the input of the RoI head's
+#: ``fc_cls`` (its penultimate features).
+DETECTOR_SOURCE = 'roi_head.bbox_head.fc_cls input'
+
+
+def weights_fingerprint(model: nn.Module) -> str:
+    """A short SHA-256 of a model's state dict (names, shapes, dtypes,
+    values): the same weights give the same fingerprint wherever the
+    checkpoint file lies."""
+    digest = hashlib.sha256()
+    for name, value in sorted(model.state_dict().items()):
+        value = value.detach().cpu().contiguous()
+        digest.update(f'{name}:{tuple(value.shape)}:{value.dtype};'.encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def cost_matrix_record(teacher: nn.Module,
+                       *,
+                       kappa: float,
+                       num_per_class: int,
+                       class_names: Optional[Sequence[str]],
+                       source: str = 'logits',
+                       bg_per_image: int = 16,
+                       teacher_ckpt: Optional[str] = None,
+                       **extra: Any) -> Dict[str, Any]:
+    """The record of a cost matrix built from ``teacher`` with these
+    settings.
+
+    Args:
+        teacher (nn.Module): The teacher the matrix is (or was) built from.
+        kappa (float): Sharpening.
+        num_per_class (int): Samples asked for per class.
+        class_names (Sequence[str], optional): The rows' names (background
+            last for detectors), None if unknown.
+        source (str): A classifier's class features (``'logits'`` or
+            ``'pre_logits'``); ignored for detectors, whose source is
+            :data:`DETECTOR_SOURCE`. Defaults to ``'logits'``.
+        bg_per_image (int): Background RoIs per image; detectors only.
+            Defaults to 16.
+        teacher_ckpt (str, optional): The checkpoint the teacher was loaded
+            from, for messages.
+        **extra: Further fields to store (not compared), e.g.
+            ``rows_per_class``.
+
+    Returns:
+        dict: Plain Python values (loadable with ``weights_only=True``).
+    """
+    from mmkd import __version__
+    detector = getattr(teacher, 'roi_head', None) is not None
+    record = dict(
+        teacher_type=type(teacher).__name__,
+        teacher_ckpt=None if teacher_ckpt is None else str(teacher_ckpt),
+        teacher_weights=weights_fingerprint(teacher),
+        source=DETECTOR_SOURCE if detector else str(source),
+        kappa=float(kappa),
+        num_per_class=int(num_per_class),
+        bg_per_image=int(bg_per_image) if detector else None,
+        class_names=None if class_names is None else [
+            str(n) for n in class_names
+        ],
+        mmkd_version=__version__)
+    record.update(extra)
+    return record
+
+
+def _show(field: str, record: Dict[str, Any]) -> str:
+    value = record.get(field)
+    if field == 'teacher_weights':
+        return (f'{value} (teacher {record.get("teacher_type")}, '
+                f'teacher_ckpt {record.get("teacher_ckpt")!r})')
+    return repr(value)
+
+
+def record_mismatch(stored: Optional[Dict[str, Any]],
+                    expected: Dict[str, Any]) -> Optional[str]:
+    """What differs between a file's record and the run's, or None.
+
+    A file without a record, and fields either side does not know (None),
+    are not compared. Class names are compared when both sides have them.
+
+    Returns:
+        str | None: One line per differing field, naming both values.
+    """
+    if not stored:
+        return None
+    lines = []
+    for field in COMPARED_FIELDS:
+        a, b = stored.get(field), expected.get(field)
+        if a is None or b is None:
+            continue
+        if field == 'kappa':
+            same = float(a) == float(b)
+        else:
+            same = a == b
+        if not same:
+            lines.append(f'  {field}: file {_show(field, stored)}, this run '
+                         f'{_show(field, expected)}')
+    return '\n'.join(lines) or None

@@ -1,0 +1,250 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""CostMatrixHook: the file's record against the run, ``rebuild``, the
+teacher fed as in training, and the matrix kept across a resume."""
+import os.path as osp
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, osp.join(HERE, '..', 'models'))
+from test_distill_hooks import (_cls_loader, _ClsLoader,  # noqa: E402
+                                fake_runner)
+
+from mmkd.apis.cost_matrix import load_cost_matrix_and_record  # noqa: E402
+from mmkd.engine.hooks import CostMatrixHook  # noqa: E402
+
+
+def cls_distiller(seed=0, teacher_preproc=True, **kwargs):
+    import mmpretrain.models  # noqa: F401
+    from test_classification_distiller import classifier_cfg
+
+    import mmkd.models.distillers.classification_distiller  # noqa: F401
+    from mmkd.models import ClassificationDistiller
+    teacher = classifier_cfg(8, num_classes=3)
+    if not teacher_preproc:
+        teacher.pop('data_preprocessor')
+    torch.manual_seed(seed)
+    return ClassificationDistiller(
+        student=classifier_cfg(4, num_classes=3),
+        teacher=teacher,
+        distill_losses=dict(
+            loss_wkd_l=dict(type='mmkd.WKDLogitLoss', cost_matrix=None)),
+        distill_inputs=dict(loss_wkd_l='logits'),
+        probe_size=None,
+        **kwargs)
+
+
+def _build(tmp_path, model=None, loader=None, **kwargs):
+    model = model or cls_distiller()
+    hook = CostMatrixHook(
+        str(tmp_path / 'cost.pth'), num_per_class=4, heatmap=False,
+        **kwargs)
+    hook.before_train(
+        fake_runner(model, train_dataloader=loader or _cls_loader()))
+    return model.distill_losses['loss_wkd_l'].cost_matrix
+
+
+def test_the_file_records_what_it_was_built_from(tmp_path):
+    cost = _build(tmp_path, kappa=2.0)
+    loaded, record = load_cost_matrix_and_record(str(tmp_path / 'cost.pth'))
+    torch.testing.assert_close(loaded, cost)
+    assert record['kappa'] == 2.0 and record['num_per_class'] == 4
+    assert record['source'] == 'logits'
+    assert record['class_names'] == ['cat', 'dog', 'eel']
+    assert record['teacher_type'] == 'ImageClassifier'
+
+
+@pytest.mark.parametrize('change, field', [
+    (dict(kappa=2.0), 'kappa: file 1.0, this run 2.0'),
+    (dict(source='pre_logits'), "source: file 'logits', this run"),
+    (dict(num_per_class=3), 'num_per_class: file 4, this run 3'),
+])
+def test_a_file_built_for_other_settings_is_refused(tmp_path, change, field):
+    _build(tmp_path)
+    args = dict(num_per_class=4, heatmap=False)
+    args.update(change)
+    hook = CostMatrixHook(str(tmp_path / 'cost.pth'), **args)
+    with pytest.raises(ValueError) as info:
+        hook.before_train(
+            fake_runner(cls_distiller(), train_dataloader=_cls_loader()))
+    msg = str(info.value)
+    assert field in msg and 'cost.pth' in msg
+    assert 'Delete the file' in msg and 'rebuild=True' in msg
+
+
+def test_another_teacher_or_class_list_is_refused(tmp_path):
+    _build(tmp_path)
+    with pytest.raises(ValueError, match='teacher_weights: file'):
+        _build(tmp_path, model=cls_distiller(seed=1))
+    renamed = _ClsLoader(list(_cls_loader()), ('cat', 'dog', 'fox'))
+    with pytest.raises(ValueError, match=r"class_names: file \['cat', 'dog', "
+                       r"'eel'\], this run \['cat', 'dog', 'fox'\]"):
+        _build(tmp_path, loader=renamed)
+
+
+def test_rebuild_overwrites_a_mismatched_file(tmp_path):
+    first = _build(tmp_path)
+    second = _build(tmp_path, model=cls_distiller(seed=1), rebuild=True)
+    assert not torch.allclose(first, second)
+    loaded, record = load_cost_matrix_and_record(str(tmp_path / 'cost.pth'))
+    torch.testing.assert_close(loaded, second)
+    # the rebuilt file now matches the new teacher: used as is
+    torch.testing.assert_close(
+        _build(tmp_path, model=cls_distiller(seed=1)), second)
+
+
+def test_a_matching_file_is_used_without_building(tmp_path, monkeypatch):
+    cost = _build(tmp_path)
+    import mmkd.engine.hooks.cost_matrix_hook as hook_module
+
+    def fail(*args, **kwargs):
+        raise AssertionError('rebuilt')
+
+    monkeypatch.setattr(hook_module, 'build_teacher_cost_matrix', fail)
+    torch.testing.assert_close(_build(tmp_path), cost)
+
+
+def _backbone_inputs(model):
+    seen = []
+    handle = model.teacher.backbone.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].detach().clone()))
+    return seen, handle
+
+
+def test_the_teacher_sees_what_training_feeds_it(tmp_path):
+    """A dict teacher without normalisation under a normalising top-level
+    preprocessor (mmpretrain's layout): training gives the teacher the
+    student's normalised batch, and so must the cost-matrix build."""
+    model = cls_distiller(teacher_preproc=False)
+    loader = _cls_loader(num_batches=1)
+    seen, handle = _backbone_inputs(model)
+    try:
+        data = model.data_preprocessor(loader[0], True)
+        model.set_cost_matrix(torch.ones(3, 3).fill_diagonal_(0))
+        model.train()
+        model.loss(data['inputs'], data['data_samples'])
+        trained = seen[-1]
+        seen.clear()
+        CostMatrixHook(
+            str(tmp_path / 'cost.pth'), num_per_class=2,
+            heatmap=False).before_train(
+                fake_runner(model, train_dataloader=loader))
+        built = seen[0]
+    finally:
+        handle.remove()
+    assert abs(float(trained.mean())) < 1.5  # normalised, not 0-255
+    torch.testing.assert_close(built, trained)
+
+
+# ----------------------------------------------------------------------
+# resume
+# ----------------------------------------------------------------------
+class _Crops(torch.utils.data.Dataset):
+    """Six labelled 8x8 crops in mmpretrain's packed format."""
+    metainfo = dict(classes=('cat', 'dog', 'eel'))
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        from mmpretrain.structures import DataSample
+        gen = torch.Generator().manual_seed(i)
+        return dict(
+            inputs=torch.randint(0, 256, (3, 8, 8), generator=gen).byte(),
+            data_samples=DataSample().set_gt_label(i % 3))
+
+
+def _runner(work_dir, cost_file, record, name, **kwargs):
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+
+    class Record(Hook):
+
+        def after_train_iter(self, runner, batch_idx, data_batch, outputs):
+            record.append({k: float(v.detach()) for k, v in outputs.items()})
+
+    return Runner(
+        model=cls_distiller(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=_Crops(),
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            batch_size=3,
+            num_workers=0,
+            collate_fn=dict(type='pseudo_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        train_cfg=dict(by_epoch=True, max_epochs=2),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=1),
+            logger=dict(type='LoggerHook', interval=1)),
+        custom_hooks=[
+            CostMatrixHook(cost_file, num_per_class=2, heatmap=False),
+            Record()
+        ],
+        randomness=dict(seed=0),
+        experiment_name=name,
+        **kwargs)
+
+
+def test_resume_keeps_the_matrix_when_the_file_is_gone(tmp_path):
+    # a matrix the teacher would not build (e.g. an official one)
+    cost_file = str(tmp_path / 'given_cost.pth')
+    given = torch.tensor([[0., .9, .1], [.9, 0., .5], [.1, .5, 0.]])
+    torch.save(given, cost_file)
+    whole = []
+    _runner(tmp_path / 'whole', cost_file, whole, 'resume_whole').train()
+    assert len(whole) == 4
+    import os
+    os.remove(cost_file)
+    resumed = []
+    runner = _runner(
+        tmp_path / 'resumed', cost_file, resumed, 'resume_resumed',
+        resume=True, load_from=str(tmp_path / 'whole' / 'epoch_1.pth'))
+    runner.train()
+    assert len(resumed) == 2
+    for a, b in zip(whole[2:], resumed):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-6, abs=1e-7), key
+    model = runner.model
+    torch.testing.assert_close(
+        model.distill_losses['loss_wkd_l'].cost_matrix, given)
+    assert not osp.exists(cost_file)  # not rewritten by the resumed run
+    # kept in the checkpoint, beside the weights, never in them
+    ckpt = torch.load(str(tmp_path / 'resumed' / 'epoch_2.pth'),
+                      weights_only=True)
+    stored = ckpt['mmkd_cost_matrices'][cost_file]
+    torch.testing.assert_close(stored['cost_matrix'], given)
+    assert stored['terms'] == ['loss_wkd_l']
+    assert not any('cost' in k for k in ckpt['state_dict'])
+    assert not any('cost' in k for k in model.student_state_dict())
+
+
+def test_load_from_without_resume_does_not_take_the_checkpoint_matrix(
+        tmp_path):
+    cost_file = str(tmp_path / 'given_cost.pth')
+    given = torch.tensor([[0., .9, .1], [.9, 0., .5], [.1, .5, 0.]])
+    torch.save(given, cost_file)
+    _runner(tmp_path / 'first', cost_file, [], 'load_first').train()
+    other = given.flip(0).flip(1)
+    torch.save(other, cost_file)
+    runner = _runner(
+        tmp_path / 'second', cost_file, [], 'load_second',
+        load_from=str(tmp_path / 'first' / 'epoch_1.pth'))
+    runner.train()
+    torch.testing.assert_close(
+        runner.model.distill_losses['loss_wkd_l'].cost_matrix, other)
+
+
+def test_hook_fails_before_building_when_no_term_takes_a_matrix(tmp_path):
+    model = cls_distiller()
+    model.distill_losses['loss_wkd_l'].set_cost_matrix = None
+    with pytest.raises(ValueError, match='is WKD-L configured'):
+        CostMatrixHook(str(tmp_path / 'c.pth')).before_train(
+            SimpleNamespace(model=model, iter=0, epoch=0,
+                            train_dataloader=None))
+    assert not osp.exists(tmp_path / 'c.pth')

@@ -1,0 +1,113 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""CostMatrixHook under two CPU processes (gloo), each with its own shard
+and its own folder (no shared file system): both ranks read their shards in
+parallel, the rows of both fill a class neither fills alone, the matrix
+equals the one-process build on the same rows and reaches rank 1 as a
+tensor; only rank 0 writes the file."""
+import os.path as osp
+import socket
+import sys
+from types import SimpleNamespace
+
+import torch
+import torch.multiprocessing as mp
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, osp.join(HERE, '..', 'models'))
+
+CLASSES = ('cat', 'dog', 'eel')
+NUM_PER_CLASS = 4
+
+
+def shard(rank):
+    """Two batches per rank; 'eel' (class 2) only twice, in the last batch,
+    so neither rank alone reaches NUM_PER_CLASS rows of it."""
+    from mmpretrain.structures import DataSample
+    from test_distill_hooks import _ClsLoader
+    gen = torch.Generator().manual_seed(10 + rank)
+    batches = []
+    for labels in ((0, 1, 0, 1, 0, 1), (0, 1, 2, 0, 1, 2)):
+        batches.append(
+            dict(
+                inputs=[
+                    torch.randint(0, 256, (3, 8, 8), generator=gen).byte()
+                    for _ in labels
+                ],
+                data_samples=[DataSample().set_gt_label(c) for c in labels]))
+    return _ClsLoader(batches, CLASSES)
+
+
+def distiller():
+    from test_cost_matrix_hook import cls_distiller
+    return cls_distiller(seed=0)
+
+
+def worker(rank, port, out_dir):
+    import torch.distributed as dist
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+        world_size=2)
+    torch.set_num_threads(1)
+    from mmkd.engine.hooks import CostMatrixHook
+    results = {}
+    for phase in ('build', 'reuse'):
+        model = distiller()
+        forwards = []
+        handle = model.teacher.register_forward_hook(
+            lambda *args: forwards.append(1))
+        runner = SimpleNamespace(
+            model=model, iter=0, epoch=0, train_dataloader=shard(rank))
+        # each rank its own folder: a node without a shared file system
+        cost_file = osp.join(out_dir, f'node{rank}', 'cost.pth')
+        CostMatrixHook(
+            cost_file, num_per_class=NUM_PER_CLASS,
+            heatmap=False).before_train(runner)
+        handle.remove()
+        results[phase] = dict(
+            cost=model.distill_losses['loss_wkd_l'].cost_matrix.clone(),
+            forwards=len(forwards),
+            wrote=osp.isfile(cost_file))
+    torch.save(results, osp.join(out_dir, f'rank{rank}.pth'))
+    dist.destroy_process_group()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_two_ranks_build_one_matrix_together(tmp_path):
+    mp.spawn(worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (
+        torch.load(tmp_path / f'rank{r}.pth', weights_only=True)
+        for r in range(2))
+    # both ranks ran the teacher, over both of their batches: in parallel,
+    # neither waited for the other to read its shard
+    assert r0['build']['forwards'] == r1['build']['forwards'] == 2
+    # the same matrix on both ranks, written by rank 0 only
+    torch.testing.assert_close(r0['build']['cost'], r1['build']['cost'])
+    assert r0['build']['wrote'] and not r1['build']['wrote']
+
+    # one process reading rank 0's shard, then rank 1's: the same rows
+    from mmkd.apis import build_classification_cost_matrix
+    model = distiller()
+    expected = build_classification_cost_matrix(
+        model.teacher,
+        list(shard(0)) + list(shard(1)),
+        num_per_class=NUM_PER_CLASS,
+        progress=False,
+        preprocess=model.teacher_data)
+    torch.testing.assert_close(r0['build']['cost'], expected)
+    # and 'eel' got rows from both ranks: rank 0's shard alone gives 2
+    alone = build_classification_cost_matrix(
+        model.teacher, list(shard(0)), num_per_class=NUM_PER_CLASS,
+        progress=False, preprocess=model.teacher_data)
+    assert not torch.allclose(alone, expected)
+
+    # second run: rank 0 finds its file, rank 1 has none and builds nothing
+    assert r0['reuse']['forwards'] == r1['reuse']['forwards'] == 0
+    for r in (r0, r1):
+        torch.testing.assert_close(r['reuse']['cost'], expected)
+    assert not r1['reuse']['wrote']
