@@ -23,7 +23,16 @@ setup(
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
     python_requires='>=3.9',
     install_requires=[
-        'torch>=2.0', 'mmengine>=0.10.0,<0.11', 'mmcv>=2.0.0,<2.2.0',
+        # torch 2.6: mmkd/utils/checkpoint.py allow-lists a global under its
+        # pickled name, add_safe_globals([(func, 'module.name')]), a form
+        # new in 2.6 (torch 2.6 also makes weights_only=True the default
+        # that allow-list is for). Older needs: nn.Module's public
+        # register_state_dict_post_hook (2.5, BaseDistiller) and
+        # torch.amp.is_autocast_available (2.4, mmkd/losses/utils.py).
+        # tests/test_setup.py checks this floor against those APIs.
+        'torch>=2.6',
+        'mmengine>=0.10.0,<0.11',
+        'mmcv>=2.0.0,<2.2.0',
         'numpy'
     ],
     extras_require={

@@ -24,7 +24,9 @@ def _check_channels(name: str, value: int) -> int:
     return value
 
 
-def _build_norm(norm: Optional[str], channels: int) -> nn.Module:
+def _build_norm(norm: Optional[str],
+                channels: int,
+                name: str = 'norm') -> nn.Module:
     if norm is None:
         return nn.Identity()
     if norm == 'BN':
@@ -32,15 +34,15 @@ def _build_norm(norm: Optional[str], channels: int) -> nn.Module:
     if norm == 'GN':
         return nn.GroupNorm(min(32, channels), channels)
     raise ValueError(
-        f"norm must be one of None, 'BN', 'GN', but got {norm!r}.")
+        f"{name} must be one of None, 'BN', 'GN', but got {norm!r}.")
 
 
-def _build_act(act: Optional[str]) -> nn.Module:
+def _build_act(act: Optional[str], name: str = 'act') -> nn.Module:
     if act is None:
         return nn.Identity()
     if act == 'ReLU':
         return nn.ReLU(inplace=True)
-    raise ValueError(f"act must be None or 'ReLU', but got {act!r}.")
+    raise ValueError(f"{name} must be None or 'ReLU', but got {act!r}.")
 
 
 class _Connector(BaseModule):
@@ -95,10 +97,17 @@ class ConvConnector(_Connector):
 class BottleneckProjector(_Connector):
     """The bottleneck projector of the WKD ImageNet experiments.
 
-    1x1 conv to ``mid_channels`` + BN + ReLU, 3x3 conv + BN + ReLU, 1x1 conv
-    to ``out_channels``, then a final norm and activation (methods.md
-    section 2: "1x1 conv 256, 3x3 conv 256, 1x1 conv to teacher channels,
-    then BN + ReLU").
+    1x1 conv to ``mid_channels``, 3x3 conv (padding 1), 1x1 conv to
+    ``out_channels``, then a final norm and activation: methods.md section 2
+    ("1x1 conv 256, 3x3 conv 256, 1x1 conv to teacher channels, then BN +
+    ReLU") and the official code's ``ConvRegBottleNeck`` (``c_hidden=256``,
+    biased convolutions with nothing between them, ``relu(bn(x))`` at the
+    end), which the official WKD-F applies to the student's last stage in
+    every ImageNet setting (``WKD.PROJECTOR='bottleneck'``), equal widths
+    included. ``mid_norm``/``mid_act`` add a norm/activation after each of
+    the first two convolutions (the layout of mmkd 0.1.0); leave them
+    ``None`` to match the official projector, for which the published w_F
+    values were tuned.
 
     Args:
         in_channels (int): Student channels.
@@ -111,6 +120,11 @@ class BottleneckProjector(_Connector):
             backbone features. FPN outputs and RoIAlign features of a
             detector can be negative, so detection configs should pass
             ``act=None``. Defaults to ``'ReLU'``.
+        mid_norm (str, optional): Norm after the first two convolutions,
+            ``None``, ``'BN'`` or ``'GN'``. Defaults to None (official).
+        mid_act (str, optional): Activation after the first two
+            convolutions, ``None`` or ``'ReLU'``. Defaults to None
+            (official).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -120,17 +134,21 @@ class BottleneckProjector(_Connector):
                  mid_channels: int = 256,
                  norm: Optional[str] = 'BN',
                  act: Optional[str] = 'ReLU',
+                 mid_norm: Optional[str] = None,
+                 mid_act: Optional[str] = None,
                  init_cfg: Optional[dict] = dict(
                      type='Kaiming', layer='Conv2d')) -> None:
         super().__init__(in_channels, out_channels, init_cfg)
         mid = _check_channels('mid_channels', mid_channels)
+        # indices 1, 2, 4, 5 are Identity in the official layout; they keep
+        # the parameter names (layers.0/3/6/7) the same in both layouts
         self.layers = nn.Sequential(
-            nn.Conv2d(in_channels, mid, 1, bias=False),
-            nn.BatchNorm2d(mid),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(mid, mid, 3, padding=1, bias=False),
-            nn.BatchNorm2d(mid),
-            nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, mid, 1, bias=mid_norm is None),
+            _build_norm(mid_norm, mid, 'mid_norm'),
+            _build_act(mid_act, 'mid_act'),
+            nn.Conv2d(mid, mid, 3, padding=1, bias=mid_norm is None),
+            _build_norm(mid_norm, mid, 'mid_norm'),
+            _build_act(mid_act, 'mid_act'),
             nn.Conv2d(mid, out_channels, 1, bias=norm is None),
             _build_norm(norm, out_channels),
             _build_act(act),

@@ -32,6 +32,23 @@ EXPECTED = {
     'ban-wkd-l_resnet18-to-resnet18': dict(wkd_l=(2.0, None, 30.0)),
 }
 
+#: (alpha, beta, tau) of the DKD baselines: mdistiller's
+#: configs/imagenet/r34_r18/dkd.yaml (BETA 0.5, T 1) and
+#: configs/imagenet/r50_mv1/dkd.yaml (BETA 2.0, T 1); ALPHA is its default
+#: 1.0 (mdistiller/engine/cfg.py), CE_WEIGHT 1.0 in both.
+DKD_EXPECTED = {
+    'dkd_resnet34-to-resnet18': (1.0, 0.5, 1.0),
+    'dkd_resnet50-to-mobilenetv1': (1.0, 2.0, 1.0),
+}
+
+#: (student, teacher) channels of the last stage, where WKD-F applies the
+#: official bottleneck projector (WKD.PROJECTOR 'bottleneck' in every
+#: ImageNet setting, equal widths included).
+WKD_F_WIDTHS = {
+    'resnet34-to-resnet18': (512, 512),
+    'resnet50-to-mobilenetv1': (1024, 2048),
+}
+
 
 @pytest.fixture(scope='module', autouse=True)
 def _register():
@@ -171,6 +188,55 @@ def test_recipe_and_hyper_parameters(name):
     if name.startswith('kd_'):
         assert losses.loss_kd.temperature == 1.0
         assert cfg.model.student.head.loss.loss_weight == 0.5
+
+
+@pytest.mark.parametrize('stem', list(DKD_EXPECTED))
+def test_dkd_baselines_follow_mdistiller(stem):
+    cfg = _load(f'{stem}_8xb32-100e_in1k.py')
+    dkd = cfg.model.distill_losses.loss_dkd
+    assert dkd.type == 'mmkd.DKDLoss'
+    assert (dkd.alpha, dkd.beta, dkd.temperature) == DKD_EXPECTED[stem]
+    assert cfg.model.distill_inputs.loss_dkd == 'logits'
+    # CE weight 1, constant DKD weight (no schedule hook)
+    assert cfg.model.student.head.loss.get('loss_weight', 1.0) == 1.0
+    hooks = [h.type for h in cfg.custom_hooks]
+    assert 'mmkd.DistillWeightScheduleHook' not in hooks
+
+
+@pytest.mark.parametrize('method', ['wkd-f', 'wkd-lf'])
+@pytest.mark.parametrize('pair', list(WKD_F_WIDTHS))
+def test_wkd_f_uses_the_official_bottleneck_projector(method, pair):
+    import torch.nn as nn
+
+    from mmkd.models import BottleneckProjector
+    cfg = _load(f'{method}_{pair}_8xb32-100e_in1k.py')
+    term = cfg.model.distill_inputs.loss_wkd_f
+    assert term.source == 'feature' and term.connector == 'proj'
+    model = _build(cfg)
+    proj = model.connectors['proj']
+    assert isinstance(proj, BottleneckProjector)
+    c_s, c_t = WKD_F_WIDTHS[pair]
+    assert (proj.in_channels, proj.out_channels) == (c_s, c_t)
+    # ConvRegBottleNeck(c_hidden=256): conv1x1 -> conv3x3 -> conv1x1, all
+    # biased with nothing in between, then relu(bn(x)) (methods.md sec. 2)
+    layers = [m for m in proj.layers if not isinstance(m, nn.Identity)]
+    assert [type(m) for m in layers] == [
+        nn.Conv2d, nn.Conv2d, nn.Conv2d, nn.BatchNorm2d, nn.ReLU
+    ]
+    conv1, conv2, conv3, bn, _ = layers
+    assert (conv1.in_channels, conv1.out_channels,
+            conv1.kernel_size) == (c_s, 256, (1, 1))
+    assert (conv2.in_channels, conv2.out_channels, conv2.kernel_size,
+            conv2.padding) == (256, 256, (3, 3), (1, 1))
+    assert (conv3.in_channels, conv3.out_channels,
+            conv3.kernel_size) == (256, c_t, (1, 1))
+    assert conv1.bias is not None and conv2.bias is not None
+    assert bn.num_features == c_t
+    # the student feature the loss sees is the projector's output
+    x = torch.randn(2, c_s, 5, 5)
+    proj.eval()
+    ref = torch.relu(bn(conv3(conv2(conv1(x)))))
+    torch.testing.assert_close(proj(x), ref)
 
 
 @pytest.mark.parametrize('name', DISTILL)

@@ -78,29 +78,102 @@ def test_linear_warmup_factor():
     assert distill_weight_factor(5, 10, warmup=10) == pytest.approx(0.25)
 
 
+def official_factor(epoch, epochs, decay_start=0):
+    """The official WKD weight factor (WKD.py ``forward_train``), written
+    out independently: mdistiller's trainer passes ``epoch`` = 1, ...,
+    ``epochs`` (``while epoch < EPOCHS + 1``), and the weight decays when
+    ``epoch > COSINE_DECAY_EPOCH`` (methods.md section 4)."""
+    if epoch > decay_start:
+        return 0.5 * (1 + math.cos(
+            (epoch - decay_start) / (epochs - decay_start) * math.pi))
+    return 1.0
+
+
 def test_schedule_hook_sets_lambda_from_runner_state():
     model = wkd_distiller()
     hook = DistillWeightScheduleHook(by_epoch=True)
-    runner = fake_runner(model, epoch=5, max_epochs=10)
+    # runner.epoch 4 is the 5th epoch: 0.5 * (1 + cos(5 pi / 10))
+    runner = fake_runner(model, epoch=4, max_epochs=10)
     hook.before_train(runner)
     assert model.distill_losses['loss_wkd_l'].wd_weight == pytest.approx(2.0)
     assert model.get_distill_weight_scale('loss_kd') == 1.0  # not scheduled
     runner.epoch = 0
     hook.before_train_iter(runner, 0)
-    assert model.distill_losses['loss_wkd_l'].wd_weight == pytest.approx(4.0)
+    first = 0.5 * (1 + math.cos(math.pi / 10))
+    assert model.distill_losses['loss_wkd_l'].wd_weight == pytest.approx(
+        4.0 * first)
     hist = runner.message_hub.get_scalar('train/distill_weight_scale')
-    assert hist.current() == pytest.approx(1.0)
-    # iteration-based, explicit end
+    assert hist.current() == pytest.approx(first)
+    # iteration-based, explicit end: runner.iter 19 is the 20th iteration
     hook = DistillWeightScheduleHook(by_epoch=False, begin=10, end=30)
-    runner = fake_runner(model, it=20, max_iters=1000)
+    runner = fake_runner(model, it=19, max_iters=1000)
     hook.before_train(runner)
     assert model.distill_losses['loss_wkd_l'].wd_weight == pytest.approx(2.0)
+
+
+def test_schedule_hook_counts_epochs_from_one_as_the_official_code():
+    model = wkd_distiller()
+    hook = DistillWeightScheduleHook(by_epoch=True)
+    runner = fake_runner(model, max_epochs=100)
+    hook.before_train(runner)
+    got = []
+    for epoch in range(100):  # MMEngine's 0-based runner.epoch
+        runner.epoch = epoch
+        hook.before_train_iter(runner, 0)
+        got.append(model.distill_losses['loss_wkd_l'].wd_weight / 4.0)
+    # official: epochs 1..100, decay from the first one
+    want = [official_factor(e, 100) for e in range(1, 101)]
+    assert got == pytest.approx(want, abs=1e-12)
+    assert got[0] == pytest.approx(0.5 * (1 + math.cos(math.pi / 100)))
+    assert got[0] < 1.0
+    assert got[-1] == pytest.approx(0.0, abs=1e-12)  # the last epoch: 0
+    # CIFAR schedule: constant to 150 of 240, i.e. exactly 150 epochs
+    hook = DistillWeightScheduleHook(by_epoch=True, begin=150)
+    runner = fake_runner(model, max_epochs=240)
+    got = []
+    for epoch in range(240):
+        runner.epoch = epoch
+        got.append(hook.factor(runner))
+    assert got == pytest.approx(
+        [official_factor(e, 240, 150) for e in range(1, 241)], abs=1e-12)
+    assert sum(f == 1.0 for f in got) == 150
+    assert got[150] == pytest.approx(0.5 * (1 + math.cos(math.pi / 90)))
+    assert got[-1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_schedule_hook_warmup_counts_from_one_as_mdistiller():
+    # mdistiller's DKD: min(epoch / WARMUP, 1) with epoch = 1, 2, ...
+    hook = DistillWeightScheduleHook(
+        by_epoch=True, schedule='constant', warmup=4)
+    runner = fake_runner(wkd_distiller(), max_epochs=20)
+    got = []
+    for epoch in range(6):
+        runner.epoch = epoch
+        got.append(hook.factor(runner))
+    assert got == pytest.approx([min((e + 1) / 4, 1.0) for e in range(6)])
+
+
+def test_schedule_hook_count_from_zero_keeps_the_old_count():
+    hook = DistillWeightScheduleHook(by_epoch=True, count_from=0)
+    runner = fake_runner(wkd_distiller(), max_epochs=100)
+    runner.epoch = 0
+    assert hook.factor(runner) == 1.0
+    runner.epoch = 99
+    assert hook.factor(runner) == pytest.approx(
+        0.5 * (1 + math.cos(99 * math.pi / 100)))
+    hook = DistillWeightScheduleHook(by_epoch=True, begin=150, count_from=0)
+    runner = fake_runner(wkd_distiller(), max_epochs=240)
+    constant = 0
+    for epoch in range(240):
+        runner.epoch = epoch
+        constant += hook.factor(runner) == 1.0
+    assert constant == 151
 
 
 def test_schedule_hook_selected_terms():
     model = wkd_distiller()
     hook = DistillWeightScheduleHook(by_epoch=True, terms=['loss_kd'])
-    hook._apply(fake_runner(model, epoch=5))
+    hook._apply(fake_runner(model, epoch=4))  # 5th of 10 epochs
     assert model.get_distill_weight_scale('loss_kd') == pytest.approx(0.5)
     assert model.distill_losses['loss_wkd_l'].wd_weight == 4.0
 
@@ -111,6 +184,8 @@ def test_schedule_hook_selected_terms():
     (dict(schedule='linear'), "schedule must be 'cosine' or 'constant'"),
     (dict(warmup_ratio=1.5), r'warmup_ratio must be in \[0, 1\]'),
     (dict(warmup=2.5), 'warmup must be an int'),
+    (dict(count_from=2), 'count_from must be 1'),
+    (dict(count_from=True), 'count_from must be 1'),
 ])
 def test_schedule_hook_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

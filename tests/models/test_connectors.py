@@ -20,6 +20,41 @@ def test_bottleneck_projector_shape_and_final_relu():
     assert out.shape == (2, 6, 5, 5) and float(out.detach().min()) >= 0
 
 
+def test_bottleneck_projector_is_the_official_conv_reg_bottleneck():
+    # WKD's ConvRegBottleNeck: relu(bn(conv1x1(conv3x3(conv1x1(x))))), the
+    # convolutions biased and nothing between them (methods.md section 2)
+    import torch.nn.functional as F
+    proj = BottleneckProjector(4, 6, mid_channels=8).eval()
+    c1, c2, c3, bn = proj.layers[0], proj.layers[3], proj.layers[6], \
+        proj.layers[7]
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+    x = torch.randn(2, 4, 5, 5)
+    y = F.conv2d(x, c1.weight, c1.bias)
+    y = F.conv2d(y, c2.weight, c2.bias, padding=1)
+    y = F.conv2d(y, c3.weight, c3.bias)
+    y = F.batch_norm(y, bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                     eps=bn.eps)
+    torch.testing.assert_close(proj(x), torch.relu(y))
+    assert c1.bias is not None and c2.bias is not None and c3.bias is None
+
+
+def test_bottleneck_projector_inner_norm_and_act_are_opt_in():
+    proj = BottleneckProjector(4, 6, mid_channels=8, mid_norm='BN',
+                               mid_act='ReLU')
+    kinds = [type(m).__name__ for m in proj.layers]
+    assert kinds == [
+        'Conv2d', 'BatchNorm2d', 'ReLU', 'Conv2d', 'BatchNorm2d', 'ReLU',
+        'Conv2d', 'BatchNorm2d', 'ReLU'
+    ]
+    assert proj.layers[0].bias is None  # absorbed by the BN after it
+    with pytest.raises(ValueError, match="mid_norm must be one of None"):
+        BottleneckProjector(4, 6, mid_norm='LN')
+    with pytest.raises(ValueError, match="mid_act must be None or 'ReLU'"):
+        BottleneckProjector(4, 6, mid_act='GELU')
+
+
 def test_linear_connector_is_an_affine_map_then_norm_and_act():
     conn = LinearConnector(5, 3)
     x = torch.randn(7, 5)

@@ -413,6 +413,49 @@ def test_different_num_classes():
             distill_inputs=dict(loss_kd='roi_cls'))
 
 
+def _reg_distiller(teacher):
+    return build_distiller(
+        teacher=teacher,
+        distill_losses=dict(loss_reg=RecordingLoss(with_labels=False)),
+        distill_inputs=dict(loss_reg='roi_reg'))
+
+
+def test_box_regression_needs_the_same_reg_decoded_bbox():
+    teacher = teacher_cfg()
+    teacher.roi_head.bbox_head.reg_decoded_bbox = True
+    with pytest.raises(ValueError,
+                       match=r'reg_decoded_bbox False vs True\); set the '
+                       r"student's roi_head.bbox_head.reg_decoded_bbox to "
+                       'True'):
+        _reg_distiller(teacher)
+
+
+@pytest.mark.parametrize('coder, match', [
+    (dict(target_stds=[0.05, 0.05, 0.1, 0.1]),
+     r'student bbox_coder type=.DeltaXYWHBBoxCoder., target_means=\(0.0, '
+     r'0.0, 0.0, 0.0\), target_stds=\(0.1, 0.1, 0.2, 0.2\), teacher '
+     r'bbox_coder .*target_stds=\(0.05, 0.05, 0.1, 0.1\)'),
+    (dict(target_means=[0.1, 0.0, 0.0, 0.0]),
+     r'target_means=\(0.1, 0.0, 0.0, 0.0\).*Give the student the '
+     r"teacher's coder: roi_head=dict\(bbox_head=dict\(bbox_coder=dict\("),
+    (dict(type='TBLRBBoxCoder', normalizer=4.0),
+     r"teacher bbox_coder type='TBLRBBoxCoder'"),
+])
+def test_box_regression_needs_the_same_bbox_coder(coder, match):
+    teacher = teacher_cfg()
+    if 'type' in coder:  # another coder altogether
+        teacher.roi_head.bbox_head.bbox_coder = coder
+    else:
+        teacher.roi_head.bbox_head.bbox_coder.update(coder)
+    with pytest.raises(ValueError, match=match):
+        _reg_distiller(teacher)
+    # the same coder values (as a list or a tuple) are accepted
+    same = teacher_cfg()
+    same.roi_head.bbox_head.bbox_coder.target_stds = (0.1, 0.1, 0.2, 0.2)
+    model = _reg_distiller(same)
+    assert 'loss_reg' in model.distill_losses
+
+
 def test_cost_matrix_of_the_wrong_size():
     wrong = torch.rand(NUM_CLASSES, NUM_CLASSES)  # 80 vs 81 for COCO
     with pytest.raises(ValueError, match=r'must be \(4, 4\).*background'):

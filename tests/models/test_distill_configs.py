@@ -104,3 +104,32 @@ def test_toy_config_builds_and_steps(path):
         k[len('distill.'):]
         for k in losses if k.startswith('distill.loss')
     }
+
+
+@pytest.mark.parametrize('student', [
+    'faster-rcnn_mobilenetv2_fpn_ms-1x_coco.py',
+    'faster-rcnn_r18_fpn_ms-1x_coco.py',
+])
+def test_coco_students_freeze_bn_statistics(student):
+    """2 images per GPU: BN statistics stay the pretrained ones (see the
+    MobileNetV2 config; mmdet's MobileNetV2 default is norm_eval=False)."""
+    from mmdet.registry import MODELS
+    from mmengine.registry import DefaultScope
+    from torch.nn.modules.batchnorm import _BatchNorm
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco', student))
+    assert cfg.train_dataloader.batch_size == 2
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(cfg.model)  # no init_weights: no download
+    backbone = model.backbone
+    assert backbone.norm_eval is True
+    model.train()
+    bns = [m for m in backbone.modules() if isinstance(m, _BatchNorm)]
+    assert bns and not any(m.training for m in bns)
+    # affine parameters still train (outside frozen stages), as mmdet's R50
+    assert cfg.model.backbone.norm_cfg == dict(type='BN', requires_grad=True)
+    # every distillation config of the pair inherits the setting
+    pair = 'r50-to-mobilenetv2' if 'mobilenetv2' in student else 'r101-to-r18'
+    for path in COCO:
+        if pair in path:
+            distill = Config.fromfile(path)
+            assert distill.model.student.backbone.norm_eval is True, path

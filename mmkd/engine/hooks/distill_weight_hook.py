@@ -55,8 +55,16 @@ def distill_weight_factor(t: int,
     Warm-up part: ``warmup_ratio + (1 - warmup_ratio) * t / warmup`` for
     ``t < warmup``, 1 after. The factor is the product of both.
 
+    ``t`` is the epoch number as the schedule counts it. The official WKD
+    code (and mdistiller, whose trainer it uses) numbers epochs from 1 to
+    ``end``: its first epoch is already decayed to
+    ``0.5 * (1 + cos(pi / end))`` and its last reaches ``min_ratio``.
+    :class:`DistillWeightScheduleHook` passes ``runner.epoch + 1`` by
+    default (see its ``count_from``).
+
     Args:
-        t (int): 0-based epoch (or iteration) being trained.
+        t (int): Epoch (or iteration) number in the schedule's count, 1 for
+            the first epoch of a 1-based count.
         end (int): Where the cosine reaches ``min_ratio`` (usually the
             number of epochs or iterations).
         begin (int): Last ``t`` at full weight. Defaults to 0.
@@ -91,8 +99,23 @@ class DistillWeightScheduleHook(Hook):
     its weight), as in the official code. The factor is logged as
     ``train/distill_weight_scale``.
 
+    Epochs are numbered as the official WKD code numbers them, from 1
+    (``count_from=1``): the epoch MMEngine calls ``runner.epoch == e`` is
+    epoch ``e + 1`` of the schedule. With ``begin=0`` and 100 epochs the
+    first epoch already trains at ``0.5 * (1 + cos(pi / 100))`` of the
+    weight and the last at ``min_ratio``; with ``begin=150`` of 240 epochs
+    exactly 150 epochs keep the full weight (the official CIFAR schedule).
+    ``count_from=0`` restores the 0-based count of mmkd 0.1.0 (first epoch
+    at full weight, the last one step short of ``min_ratio``, ``begin + 1``
+    constant epochs); it exists only to reproduce runs made with it.
+    The warm-up uses the same count: its first epoch trains at
+    ``warmup_ratio + (1 - warmup_ratio) / warmup`` of the weight, as
+    mdistiller's ``min(epoch / warmup, 1)`` with 1-based epochs. Iterations
+    (``by_epoch=False``) are counted the same way.
+
     Args:
-        begin (int): Last epoch/iteration (0-based) at full weight. Defaults
+        begin (int): Last epoch/iteration at full weight, in the count of
+            ``count_from`` (``t <= begin`` keeps the full weight). Defaults
             to 0 (decay from the first epoch, as the WKD ImageNet runs).
         end (int, optional): Where the weight reaches ``min_ratio``.
             Defaults to the run's ``max_epochs`` (``max_iters``).
@@ -104,6 +127,9 @@ class DistillWeightScheduleHook(Hook):
         min_ratio (float): Factor at ``end``. Defaults to 0.
         terms (list[str], optional): Terms to schedule. Defaults to all terms
             whose ``scheduled`` flag is set (see the distiller).
+        count_from (int): Number of the first epoch (iteration) in the
+            schedule: 1 as the official WKD code, or 0 (the previous mmkd
+            count, kept only to reproduce earlier runs). Defaults to 1.
     """
     priority = 'NORMAL'
 
@@ -115,7 +141,14 @@ class DistillWeightScheduleHook(Hook):
                  warmup: int = 0,
                  warmup_ratio: float = 0.0,
                  min_ratio: float = 0.0,
-                 terms: Optional[Sequence[str]] = None) -> None:
+                 terms: Optional[Sequence[str]] = None,
+                 count_from: int = 1) -> None:
+        if isinstance(count_from, bool) or count_from not in (0, 1):
+            raise ValueError(
+                'count_from must be 1 (epochs numbered from 1, as the '
+                'official WKD code) or 0 (the previous 0-based count), but '
+                f'got {count_from!r}.')
+        self.count_from = count_from
         self.begin = _check_int('begin', begin)
         self.end = _check_int('end', end, minimum=1, allow_none=True)
         if self.end is not None and self.end <= self.begin:
@@ -161,6 +194,7 @@ class DistillWeightScheduleHook(Hook):
     def factor(self, runner) -> float:
         """The factor for the runner's current epoch or iteration."""
         t = runner.epoch if self.by_epoch else runner.iter
+        t += self.count_from
         return distill_weight_factor(
             t,
             self._end(runner),

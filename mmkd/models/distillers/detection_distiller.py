@@ -240,7 +240,11 @@ class DetectionDistiller(BaseDistiller):
                     f'Term {name!r}: student and teacher box heads encode '
                     'regression differently (reg_decoded_bbox '
                     f'{s_head.reg_decoded_bbox} vs '
-                    f'{t_head.reg_decoded_bbox}).')
+                    f'{t_head.reg_decoded_bbox}); set the student\'s '
+                    'roi_head.bbox_head.reg_decoded_bbox to '
+                    f'{t_head.reg_decoded_bbox}, as the teacher.')
+            if source == 'roi_reg':
+                self._check_bbox_coders(name, s_head, t_head)
             if source == 'roi_feat':
                 s_ext = self.student.roi_head.bbox_roi_extractor
                 t_ext = self.teacher.roi_head.bbox_roi_extractor
@@ -261,6 +265,36 @@ class DetectionDistiller(BaseDistiller):
             cost = getattr(loss, 'cost_matrix', None)
             if source == 'roi_cls' and isinstance(cost, Tensor):
                 self.check_cost_matrix(name, cost)
+
+    @staticmethod
+    def _coder_spec(head: nn.Module) -> dict:
+        """Type, ``target_means`` and ``target_stds`` of a box coder."""
+        coder = getattr(head, 'bbox_coder', None)
+        spec = dict(type=type(coder).__name__)
+        for key, attr in (('target_means', 'means'), ('target_stds',
+                                                      'stds')):
+            value = getattr(coder, attr, None)
+            if value is not None:
+                spec[key] = tuple(float(v) for v in value)
+        return spec
+
+    def _check_bbox_coders(self, name: str, s_head: nn.Module,
+                           t_head: nn.Module) -> None:
+        """The raw deltas of both heads must be in the same encoding."""
+        s_spec = self._coder_spec(s_head)
+        t_spec = self._coder_spec(t_head)
+        if s_spec != t_spec:
+
+            def fmt(spec: dict) -> str:
+                return ', '.join(f'{k}={v!r}' for k, v in spec.items())
+
+            raise ValueError(
+                f'Term {name!r} compares raw box-regression deltas, but the '
+                'student and teacher box heads encode them differently: '
+                f'student bbox_coder {fmt(s_spec)}, teacher bbox_coder '
+                f'{fmt(t_spec)}. Give the student the teacher\'s coder: '
+                'roi_head=dict(bbox_head=dict(bbox_coder=dict('
+                f'{fmt(t_spec)}))) in the student config.')
 
     @staticmethod
     def _roi_size(extractor: nn.Module) -> Optional[Tuple[int, int]]:
