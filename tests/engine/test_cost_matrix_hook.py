@@ -190,7 +190,17 @@ def _runner(work_dir, cost_file, record, name, **kwargs):
         **kwargs)
 
 
-def test_resume_keeps_the_matrix_when_the_file_is_gone(tmp_path):
+@pytest.fixture
+def runner_scope():
+    """A Runner makes its default scope the global current one; put the
+    previous one back afterwards so later tests resolve types as before."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmkd'):
+        yield
+
+
+def test_resume_keeps_the_matrix_when_the_file_is_gone(tmp_path,
+                                                       runner_scope):
     # a matrix the teacher would not build (e.g. an official one)
     cost_file = str(tmp_path / 'given_cost.pth')
     given = torch.tensor([[0., .9, .1], [.9, 0., .5], [.1, .5, 0.]])
@@ -225,7 +235,7 @@ def test_resume_keeps_the_matrix_when_the_file_is_gone(tmp_path):
 
 
 def test_load_from_without_resume_does_not_take_the_checkpoint_matrix(
-        tmp_path):
+        tmp_path, runner_scope):
     cost_file = str(tmp_path / 'given_cost.pth')
     given = torch.tensor([[0., .9, .1], [.9, 0., .5], [.1, .5, 0.]])
     torch.save(given, cost_file)
