@@ -133,6 +133,7 @@ def main(argv=None) -> int:
         source=args.source,
         bg_per_image=args.bg_per_image,
         teacher_ckpt=checkpoint,
+        teacher_config=distiller.teacher_config if distill else args.config,
         seed=args.seed)
     written = save_cost_matrix(cost, args.out, names, not args.no_heatmap,
                                record)

@@ -2,8 +2,9 @@
 """What a WKD-L cost matrix was built from, stored beside it.
 
 A cost file written by mmkd holds ``{'cost_matrix': tensor, 'record':
-dict}``. The record names the teacher (its type, ``teacher_ckpt`` and a
-fingerprint of its weights), the class features (``source``), ``kappa``,
+dict}``. The record names the teacher (its type and config file,
+``teacher_ckpt`` and a fingerprint of its weights: names, shapes and values
+of its state dict, so it identifies the architecture too), the class features (``source``), ``kappa``,
 ``num_per_class``, ``bg_per_image`` (detectors), the class names and the
 mmkd version. A run that finds the file compares the fields that change the
 matrix (:data:`COMPARED_FIELDS`) with its own and refuses a file built for
@@ -69,7 +70,7 @@ def cost_matrix_record(teacher: nn.Module,
         teacher_ckpt (str, optional): The checkpoint the teacher was loaded
             from, for messages.
         **extra: Further fields to store (not compared), e.g.
-            ``rows_per_class``.
+            ``teacher_config`` (its config file) or ``seed``.
 
     Returns:
         dict: Plain Python values (loadable with ``weights_only=True``).

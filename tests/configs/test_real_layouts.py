@@ -147,6 +147,8 @@ def test_coco_r101_to_r18_wkd_lf_in_the_coco_layout(tmp_path):
     assert record['class_names'] == list(
         CocoDataset.METAINFO['classes']) + ['background']
     assert record['teacher_ckpt'] == str(ckpt)
+    assert record['teacher_config'] == (
+        'mmdet::faster_rcnn/faster-rcnn_r101_fpn_ms-3x_coco.py')
     assert record['num_per_class'] == 2
 
 

@@ -56,6 +56,7 @@ def test_the_file_records_what_it_was_built_from(tmp_path):
     assert record['source'] == 'logits'
     assert record['class_names'] == ['cat', 'dog', 'eel']
     assert record['teacher_type'] == 'ImageClassifier'
+    assert record['teacher_config'] is None  # given as a dict
 
 
 @pytest.mark.parametrize('change, field', [

@@ -153,6 +153,7 @@ class CostMatrixHook(Hook):
             source=self.source,
             bg_per_image=self.bg_per_image,
             teacher_ckpt=getattr(model, 'teacher_ckpt', None),
+            teacher_config=getattr(model, 'teacher_config', None),
             **extra)
 
     def _read_file(self, runner, model) -> tuple:

@@ -267,6 +267,8 @@ class BaseDistiller(BaseModel):
         self.student = student
         self.teacher = self._build_model(teacher, 'teacher')
         self.teacher_ckpt = teacher_ckpt
+        #: The teacher's config file when given as one (for records).
+        self.teacher_config = teacher if isinstance(teacher, str) else None
         self.teacher_trainable = bool(teacher_trainable)
         self.save_teacher = bool(save_teacher)
         if teacher_ckpt is not None:
