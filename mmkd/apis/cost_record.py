@@ -4,9 +4,9 @@
 A cost file written by mmkd holds ``{'cost_matrix': tensor, 'record':
 dict}``. The record names the teacher (its type and config file,
 ``teacher_ckpt`` and a fingerprint of its weights: names, shapes and values
-of its state dict, so it identifies the architecture too), the class features (``source``), ``kappa``,
-``num_per_class``, ``bg_per_image`` (detectors), the class names and the
-mmkd version. A run that finds the file compares the fields that change the
+of its state dict, so it identifies the architecture too), the class
+features (``source``), ``kappa``, ``num_per_class``, ``bg_per_image``
+(detectors), the class names and the mmkd version. A run that finds the file compares the fields that change the
 matrix (:data:`COMPARED_FIELDS`) with its own and refuses a file built for
 something else, instead of silently training with it. Files without a
 record (the official ``*_linear_cka.pth``, files of older mmkd versions)

@@ -6,6 +6,7 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from mmkd.registry import MODELS
 from .gaussian_wasserstein import check_covariance, gaussian_wasserstein_terms
@@ -72,35 +73,71 @@ def _cell_membership(size: int, grid: int, like: Tensor) -> Tensor:
     return ((pos >= start) & (pos < end)).to(like.dtype)
 
 
+def _cell_membership_2d(height: int, width: int, grid: int,
+                        like: Tensor) -> Tensor:
+    """0/1 matrix (H*W, G*G): which positions of a map each cell covers."""
+    rows = _cell_membership(height, grid, like)  # (G, H)
+    cols = _cell_membership(width, grid, like)  # (G, W)
+    return (rows.t()[:, None, :, None] * cols.t()[None, :, None, :]).reshape(
+        height * width, grid * grid)
+
+
+class _CellMomentsDiag(torch.autograd.Function):
+    """Per-cell channel means and unbiased variances of (B, C, H, W) maps.
+
+    The cell sums of ``x`` and ``x^2`` are one GEMM each with the 0/1
+    membership matrix (H*W, G*G), so overlapping cells are never gathered
+    and the maps are read a few times in all (the term is memory-bound).
+    Each (image, channel) map is first shifted by its own mean, which leaves
+    the variance unchanged and keeps ``E[x^2] - E[x]^2`` free of
+    cancellation. The backward is the closed form, ``d mean_c / d x_p =
+    [p in c] / n_c`` and ``d var_c / d x_p = 2 (x_p - mean_c) [p in c] /
+    (n_c - 1)``, two GEMMs with the transposed membership.
+    """
+
+    @staticmethod
+    def forward(ctx, feat: Tensor,
+                member: Tensor) -> Tuple[Tensor, Tensor]:  # type: ignore
+        num, channels, height, width = feat.shape
+        count = member.sum(0)  # (G*G, )
+        x = feat.reshape(num * channels, height * width)
+        shift = x.mean(dim=1, keepdim=True)
+        centred = x - shift
+        sum_x = centred @ member
+        sum_sq = centred.square() @ member
+        mean_c = sum_x / count  # the cell means minus the shift
+        var = (sum_sq - sum_x * mean_c).clamp_(min=0) / (count - 1)
+        ctx.save_for_backward(centred, mean_c, member, count)
+        ctx.shape = feat.shape
+        cells = member.shape[1]
+        return ((mean_c + shift).view(num, channels, cells),
+                var.view(num, channels, cells))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_mean: Tensor,
+                 grad_var: Tensor) -> Tuple[Tensor, None]:  # type: ignore
+        centred, mean_c, member, count = ctx.saved_tensors
+        rows = centred.shape[0]
+        # d/dx_p = sum over the cells c holding p of
+        #   grad_mean_c / n_c + b_c (x_p - mean_c),
+        # b_c = 2 grad_var_c / (n_c - 1), x_p - mean_c = centred_p - mean_c
+        # (the shift cancels).
+        cells = member.shape[1]
+        b = grad_var.reshape(rows, cells) * (2 / (count - 1))
+        a = grad_mean.reshape(rows, cells) / count - b * mean_c
+        grad = (a @ member.t()).addcmul_(centred, b @ member.t())
+        return grad.view(ctx.shape), None
+
+
 def _cell_moments_diag(feat: Tensor, grid: int,
                        eps: float) -> Tuple[Tensor, Tensor]:
-    """Per-cell channel means and unbiased variances + eps, (B, G*G, C).
-
-    Cell sums of ``x`` and ``x^2`` are two small matmuls with the 0/1 cell
-    membership matrices (no gather of overlapping cells). Each (image,
-    channel) map is first shifted by its own mean, which leaves the
-    variance unchanged and keeps ``E[x^2] - E[x]^2`` free of cancellation.
-    """
-    num, channels, height, width = feat.shape
-    rows = _cell_membership(height, grid, feat)  # (G, H)
-    cols = _cell_membership(width, grid, feat)  # (G, W)
-    shift = feat.mean(dim=(2, 3), keepdim=True)
-    x = feat - shift
-    count = rows.sum(1)[:, None] * cols.sum(1)[None, :]  # (G, G)
-
-    def cell_sums(v: Tensor) -> Tensor:
-        # Two plain 2-D GEMMs; batched 7x7 matmuls would be far slower.
-        v = (v.reshape(-1, width) @ cols.t()).view(num, channels, height,
-                                                   grid)
-        v = v.transpose(2, 3).reshape(-1, height) @ rows.t()
-        return v.view(num, channels, grid, grid).transpose(2, 3)
-
-    sum_x = cell_sums(x)
-    sum_sq = cell_sums(x.square())
-    mean = sum_x / count + shift
-    var = (sum_sq - sum_x.square() / count).clamp(min=0) / (count - 1)
-    return (mean.flatten(2).transpose(1, 2),
-            (var + eps).flatten(2).transpose(1, 2))
+    """Per-cell channel means and unbiased variances + eps, (B, G*G, C)
+    (transposed views of :class:`_CellMomentsDiag`'s (B, C, G*G))."""
+    height, width = feat.shape[-2:]
+    member = _cell_membership_2d(height, width, grid, feat)
+    mean, var = _CellMomentsDiag.apply(feat, member)
+    return mean.transpose(1, 2), (var + eps).transpose(1, 2)
 
 
 def _cell_statistics(feat: Tensor, grid: int, eps: float,

@@ -20,11 +20,9 @@ Example:
     python tools/benchmarks/bench_wkd_logit.py --device cuda --repeat 10
 """
 import argparse
-import ctypes
 import json
 import os
 import os.path as osp
-import resource
 import statistics
 import subprocess
 import sys
@@ -33,6 +31,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from memory import cpu_peak, reset_cpu_peak
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCALES = {
@@ -78,34 +77,6 @@ def make_inputs(batch, classes, device, seed=0):
     teacher = torch.randn(batch, classes, generator=gen) * 3
     labels = torch.randint(0, classes, (batch, ), generator=gen)
     return [t.to(device) for t in (student, teacher, labels, cost)]
-
-
-def _status_bytes(key):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(key + ':'):
-                return int(line.split()[1]) * 1024
-    raise KeyError(key)
-
-
-def _max_rss_bytes():
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == 'darwin' else peak * 1024
-
-
-def reset_cpu_peak():
-    """Start a peak-RSS measurement; return (baseline bytes, mode)."""
-    try:
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')  # resets VmHWM to the current VmRSS
-        return _status_bytes('VmRSS'), 'vmhwm'
-    except OSError:
-        return _max_rss_bytes(), 'maxrss'
-
-
-def cpu_peak(mode):
-    return _status_bytes('VmHWM') if mode == 'vmhwm' else _max_rss_bytes()
 
 
 def worker(args):

@@ -1,9 +1,15 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Time one training iteration: student alone, teacher forward alone, and
-the distillation step (student + teacher + distillation terms + backward).
+the distillation step (student + teacher + distillation terms + backward),
+and print the distillation step's ratio to the floor (student step +
+teacher forward) and the peak memory of the student and distillation steps.
 
     python tools/benchmarks/time_detection_distill.py CONFIG \
         [--batch-size 8] [--size 128] [--iters 10] [--warmup 2]
+    python tools/benchmarks/time_detection_distill.py --all-toy [...]
+
+``--all-toy`` runs every toy digits distillation config, each in its own
+process, and prints one table (the README's).
 
 The teacher forward covers its backbone, neck and RoI head on the
 student's sampled RoIs. CONFIG is a distillation config (e.g. the toy
@@ -13,10 +19,16 @@ image) so no dataset is needed; the teacher is randomly initialised
 of each, in seconds.
 """
 import argparse
+import glob
+import json
+import os.path as osp
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
+from memory import cpu_peak, reset_cpu_peak
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
@@ -25,7 +37,14 @@ import mmkd  # noqa: F401  (registrations)
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
+    parser.add_argument('config', nargs='?')
+    parser.add_argument(
+        '--all-toy',
+        action='store_true',
+        help='every toy digits distillation config, one table')
+    parser.add_argument(
+        '--json', action='store_true', help='print one JSON line (for '
+        '--all-toy)')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--size', type=int, default=128)
     parser.add_argument('--iters', type=int, default=10)
@@ -45,6 +64,13 @@ def parse_args():
     return parser.parse_args()
 
 
+def peak_memory(fn):
+    """Peak resident bytes of one call above the memory before it."""
+    base, mode = reset_cpu_peak()
+    fn()
+    return cpu_peak(mode) - base
+
+
 def timed(fn, iters, warmup):
     for _ in range(warmup):
         fn()
@@ -58,8 +84,13 @@ def timed(fn, iters, warmup):
 
 def main():
     args = parse_args()
+    if args.all_toy:
+        return all_toy(args, sys.argv[1:])
+    if args.config is None:
+        sys.exit('give a CONFIG or --all-toy')
     from mmdet.testing import demo_mm_inputs
 
+    from mmkd.apis import load_cost_matrix
     from mmkd.models import DetectionDistiller
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -75,7 +106,8 @@ def main():
         if hasattr(loss, 'set_cost_matrix') and getattr(
                 loss, 'cost_matrix', None) is None:
             if args.cost_file:
-                model.set_cost_matrix(torch.load(args.cost_file), [name])
+                model.set_cost_matrix(load_cost_matrix(args.cost_file),
+                                    [name])
                 continue
             cost = torch.rand(n, n)
             cost = (cost + cost.t()) / 2
@@ -129,18 +161,68 @@ def main():
 
     with torch.no_grad():
         first = model.loss(inputs, samples)
-    print('loss terms at the first step (fresh student): ' + ', '.join(
-        f'{k}={float(sum(v) if isinstance(v, list) else v):.4g}'
-        for k, v in first.items()))
-    print(f'config: {args.config}')
-    print(f'batch {args.batch_size} x {args.size}px, {args.iters} timed '
-          f'iterations after {args.warmup} warm-up, '
-          f'{torch.get_num_threads()} threads')
-    for name, fn in (('student alone (train step)', student_step),
-                     ('teacher forward alone (+RoI head)',
-                      teacher_forward), ('distillation step', distill_step)):
+    if not args.json:
+        print('loss terms at the first step (fresh student): ' + ', '.join(
+            f'{k}={float(sum(v) if isinstance(v, list) else v):.4g}'
+            for k, v in first.items()))
+        print(f'config: {args.config}')
+        print(f'batch {args.batch_size} x {args.size}px, {len(rois)} RoIs, '
+              f'{args.iters} timed iterations after {args.warmup} warm-up, '
+              f'{torch.get_num_threads()} threads')
+    result = dict(config=osp.basename(args.config), rois=len(rois))
+    for key, fn in (('student', student_step), ('teacher', teacher_forward),
+                    ('distill', distill_step)):
         mean, std = timed(fn, args.iters, args.warmup)
-        print(f'{name:40s} {mean:.3f} s +- {std:.3f}')
+        result[key] = mean
+        result[key + '_std'] = std
+    result['ratio'] = result['distill'] / (
+        result['student'] + result['teacher'])
+    result['student_peak'] = peak_memory(student_step)
+    result['teacher_peak'] = peak_memory(teacher_forward)
+    result['distill_peak'] = peak_memory(distill_step)
+    if args.json:
+        print(json.dumps(result))
+        return
+    for name, key in (('student alone (train step)', 'student'),
+                      ('teacher forward alone (+RoI head)', 'teacher'),
+                      ('distillation step', 'distill')):
+        print(f'{name:40s} {result[key]:.3f} s +- {result[key + "_std"]:.3f}')
+    print(f'{"ratio to the floor (student + teacher)":40s} '
+          f'{result["ratio"]:.2f}')
+    print(f'{"peak memory, student / teacher / distill":40s} '
+          f'{result["student_peak"] / 2**20:.0f} / '
+          f'{result["teacher_peak"] / 2**20:.0f} / '
+          f'{result["distill_peak"] / 2**20:.0f} MiB')
+
+
+def all_toy(args, argv):
+    """Each toy distillation config in its own process; one table."""
+    here = osp.dirname(osp.abspath(__file__))
+    toy = osp.join(here, '..', '..', 'configs', 'toy_digits')
+    configs = sorted(glob.glob(osp.join(toy, '*-to-*_toy-digits.py')))
+    configs = [c for c in configs if '_distill_' not in c]
+    passthrough = [a for a in argv if a != '--all-toy']
+    print(f'batch {args.batch_size} x {args.size}px, {args.iters} timed '
+          f'iterations after {args.warmup} warm-up, each config in its own '
+          'process')
+    print('| config | RoIs | student step | teacher fwd | distill step | '
+          'ratio to floor | peak MiB student / teacher / distill |')
+    print('|---|---|---|---|---|---|---|')
+    for config in configs:
+        proc = subprocess.run(
+            [sys.executable, __file__, config, '--json', *passthrough],
+            capture_output=True, text=True)
+        if proc.returncode:
+            print(f'| {osp.basename(config)} | failed: '
+                  f'{proc.stderr.strip().splitlines()[-1]} |')
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        name = r['config'].split('_fpn_')[1].split('_toy')[0]
+        print(f'| {name} | {r["rois"]} | {r["student"]:.3f} s | '
+              f'{r["teacher"]:.3f} s | {r["distill"]:.3f} s | '
+              f'{r["ratio"]:.2f} | {r["student_peak"] / 2**20:.0f} / '
+              f'{r["teacher_peak"] / 2**20:.0f} / '
+              f'{r["distill_peak"] / 2**20:.0f} |')
 
 
 if __name__ == '__main__':
