@@ -104,10 +104,14 @@ class _CellMomentsDiag(torch.autograd.Function):
         shift = x.mean(dim=1, keepdim=True)
         centred = x - shift
         sum_x = centred @ member
-        sum_sq = centred.square() @ member
+        keep = ctx.needs_input_grad[0]
+        # Without a gradient (the teacher) the squares overwrite the
+        # centred maps: one map-sized tensor less at the step's peak.
+        sum_sq = (centred.square() if keep else centred.square_()) @ member
         mean_c = sum_x / count  # the cell means minus the shift
         var = (sum_sq - sum_x * mean_c).clamp_(min=0) / (count - 1)
-        ctx.save_for_backward(centred, mean_c, member, count)
+        if keep:
+            ctx.save_for_backward(centred, mean_c, member, count)
         ctx.shape = feat.shape
         cells = member.shape[1]
         return ((mean_c + shift).view(num, channels, cells),

@@ -488,22 +488,34 @@ class DetectionDistiller(BaseDistiller):
         """
         if not self.distill_losses:
             return {}
-        need_roi = any(t['source'].startswith('roi_')
-                       for t in self.distill_inputs.values())
+        sources = {t['source'] for t in self.distill_inputs.values()}
+        # The teacher outputs the terms read; the others are dropped as soon
+        # as they are computed, so they do not add to the step's peak.
+        roi_keys = [
+            key for source, key in (('roi_cls', 'cls_score'),
+                                    ('roi_reg', 'bbox_pred'),
+                                    ('roi_feat', 'bbox_feats'))
+            if source in sources
+        ]
         skipped = 0
 
         def run_teacher(t_inputs: Tensor) -> dict:
             nonlocal skipped
             x_t = self.teacher.extract_feat(t_inputs)
-            if not need_roi:
+            if not roi_keys:
                 return dict(x_t=x_t, t_roi=None, valid=None)
             t_roi = self.roi_forward(self.teacher.roi_head, x_t, roi['rois'])
+            t_roi = {key: t_roi[key] for key in roi_keys}
             valid = torch.ones_like(roi['labels'], dtype=torch.bool)
-            for key in ('cls_score', 'bbox_pred', 'bbox_feats'):
-                if t_roi[key] is not None:
-                    valid &= torch.isfinite(t_roi[key].flatten(1)).all(1)
+            for value in t_roi.values():
+                if value is not None:
+                    # a row sum is finite iff the row is (a reduction, not
+                    # a map-sized mask)
+                    valid &= torch.isfinite(value.flatten(1).sum(1))
             skipped += int((~valid).sum())
-            return dict(x_t=x_t, t_roi=t_roi, valid=valid)
+            return dict(
+                x_t=x_t if 'fpn' in sources else None, t_roi=t_roi,
+                valid=valid)
 
         def term_value(name: str, term: dict, teacher: dict):
             nonlocal skipped
@@ -548,10 +560,13 @@ class DetectionDistiller(BaseDistiller):
         connector = term['connector']
         if not bool(valid.any()):
             return self._zero(roi['bbox_feats'], connector)
-        s = roi['bbox_feats'][valid].float()
+        s, t = roi['bbox_feats'], t_roi['bbox_feats']
+        if not bool(valid.all()):  # a mask copies the (R, C, 7, 7) maps
+            s, t = s[valid], t[valid]
+        s = s.float()
         if connector is not None:
             s = self.connectors[connector](s)
-        return self._call_loss(name, s, t_roi['bbox_feats'][valid].float())
+        return self._call_loss(name, s, t.float())
 
     @staticmethod
     def _select_deltas(head: nn.Module, bbox_pred: Tensor, labels: Tensor,
