@@ -18,12 +18,7 @@ model = dict(
             covariance='diag',
             loss_weight=0.02)),
     distill_inputs=dict(loss_wkd_f=dict(source='feature', connector='proj')),
-    connectors=dict(
-        proj=dict(
-            type='mmkd.BottleneckProjector',
-            in_channels=512,
-            out_channels=512,
-            mid_channels=256)))
+    connectors=dict(proj=_base_.projector))
 
 custom_hooks = [
     dict(type='mmkd.DistillWeightScheduleHook', by_epoch=True),

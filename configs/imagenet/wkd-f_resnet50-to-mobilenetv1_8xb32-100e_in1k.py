@@ -15,12 +15,7 @@ model = dict(
             covariance='diag',
             loss_weight=0.005)),
     distill_inputs=dict(loss_wkd_f=dict(source='feature', connector='proj')),
-    connectors=dict(
-        proj=dict(
-            type='mmkd.BottleneckProjector',
-            in_channels=1024,
-            out_channels=2048,
-            mid_channels=256)))
+    connectors=dict(proj=_base_.projector))
 
 custom_hooks = [
     dict(type='mmkd.DistillWeightScheduleHook', by_epoch=True),

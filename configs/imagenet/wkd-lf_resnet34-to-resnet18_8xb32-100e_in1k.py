@@ -18,9 +18,4 @@ model = dict(
             covariance='diag',
             loss_weight=1.0)),
     distill_inputs=dict(loss_wkd_f=dict(source='feature', connector='proj')),
-    connectors=dict(
-        proj=dict(
-            type='mmkd.BottleneckProjector',
-            in_channels=512,
-            out_channels=512,
-            mid_channels=256)))
+    connectors=dict(proj=_base_.projector))

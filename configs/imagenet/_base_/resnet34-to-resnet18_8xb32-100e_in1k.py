@@ -12,6 +12,15 @@ teacher_ckpt = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet
 cost_matrix = _base_.cost_matrix_dir + '/resnet34_logit_linear_cka.pth'
 kappa = 1.0
 
+# The student feature's projector of every WKD-F config of the pair: the
+# official bottleneck (1x1 conv 256, 3x3 conv 256, 1x1 conv to the
+# teacher's width, then BN + ReLU), applied even where the widths agree.
+projector = dict(
+    type='mmkd.BottleneckProjector',
+    in_channels=512,
+    out_channels=512,
+    mid_channels=256)
+
 model = dict(
     _delete_=True,
     type='mmkd.ClassificationDistiller',
