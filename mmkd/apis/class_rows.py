@@ -9,15 +9,23 @@ ranks sum their counts (one small ``all_reduce``), so all of them stop
 together as soon as the rows of all ranks fill every class, their shards
 are exhausted, or ``max_batches`` is reached. The rows are then gathered
 (``all_gather``, so it works with NCCL) in rank order: class ``c`` gets rank
-0's rows first, then rank 1's, ..., truncated to ``num_per_class``, which is
-what one process reading rank 0's shard and then rank 1's would keep.
+0's rows first, then rank 1's, ..., truncated to ``num_per_class``. When
+every rank reads its whole shard, that is what one process reading rank 0's
+shard and then rank 1's would keep; when the build stops early, each rank
+has contributed the rows it had by then, so the rows (not their number)
+depend on the number of processes.
+
+A process that fails while reading (a bad label, out of memory) tells the
+others at the next count exchange, and they stop with an error instead of
+waiting for it in a collective.
 """
 import logging
 from typing import Iterable, Iterator, List, Optional, Sequence
 
 import torch
-from mmengine.dist import (all_gather, all_reduce, broadcast, get_rank,
-                           get_world_size, is_main_process)
+from mmengine.dist import (all_gather, all_reduce, broadcast,
+                           broadcast_object_list, get_rank, get_world_size,
+                           is_main_process)
 from mmengine.logging import print_log
 from torch import Tensor
 
@@ -37,16 +45,24 @@ def cka_cost_on_main_process(features: Tensor, kappa: float) -> Tensor:
 
     The main process computes it (in float64) and broadcasts it, so every
     rank holds the same float32 ``(n, n)`` tensor and no rank reads a file
-    another rank wrote.
+    another rank wrote. An error on the main process is raised on every
+    rank.
     """
     from mmkd.losses import cka_cost_matrix
+    if get_world_size() == 1:
+        return cka_cost_matrix(features.double(), kappa=kappa).float()
     n = features.shape[0]
+    cost, error = torch.empty(n, n), [None]
     if is_main_process():
-        cost = cka_cost_matrix(features.double(), kappa=kappa).float()
-    else:
-        cost = torch.empty(n, n)
-    if get_world_size() > 1:
-        broadcast(cost, src=0)
+        try:
+            cost = cka_cost_matrix(features.double(), kappa=kappa).float()
+        except Exception as e:  # noqa: BLE001 - raised on every rank below
+            error = [f'{type(e).__name__}: {e}']
+    broadcast_object_list(error)
+    if error[0] is not None:
+        raise RuntimeError('Computing the cost matrix failed on the main '
+                           f'process: {error[0]}')
+    broadcast(cost, src=0)
     return cost
 
 
@@ -95,15 +111,24 @@ class ClassRows:
                 self.store[c].append(rows)
                 self.counts[c] += rows.size(0)
 
-    def _sync(self, reading: bool) -> bool:
-        """Sum the counts of all ranks; whether any rank still reads."""
+    def _sync(self, reading: bool, failed: bool = False) -> bool:
+        """Sum the counts of all ranks; whether any rank still reads.
+
+        Raises:
+            RuntimeError: If another rank reported a failure.
+        """
         state = torch.tensor(
-            [min(c, self.num_per_class) for c in self.counts] + [int(reading)],
+            [min(c, self.num_per_class) for c in self.counts] +
+            [int(reading), int(failed)],
             dtype=torch.long)
         if get_world_size() > 1:
             all_reduce(state, op='sum')
-        self.total_counts = state[:-1].tolist()
-        return bool(state[-1] > 0)
+        self.total_counts = state[:-2].tolist()
+        if state[-1] > 0 and not failed:
+            raise RuntimeError(
+                'Another process failed while building the cost matrix (see '
+                'its log); this one stops too instead of waiting for it.')
+        return bool(state[-2] > 0)
 
     def batches(self, dataloader: Iterable, max_batches: Optional[int],
                 progress: bool) -> Iterator:
@@ -133,7 +158,14 @@ class ClassRows:
                     except StopIteration:
                         reading = False
                     else:
-                        yield data
+                        try:
+                            yield data
+                        except GeneratorExit:
+                            # The caller failed on this batch: tell the
+                            # other ranks, which wait in the next exchange.
+                            if get_world_size() > 1:
+                                self._sync(False, failed=True)
+                            raise
                         self.batches_read += 1
                         if bar is not None:
                             bar.update()

@@ -259,3 +259,51 @@ def test_hook_fails_before_building_when_no_term_takes_a_matrix(tmp_path):
             SimpleNamespace(model=model, iter=0, epoch=0,
                             train_dataloader=None))
     assert not osp.exists(tmp_path / 'c.pth')
+
+
+class _UnreadableLoader:
+    """A training loader the hook may look at (its dataset's classes) but
+    must not iterate."""
+    dataset = _Crops()
+
+    def __iter__(self):
+        raise AssertionError('the hook read the training dataloader')
+
+
+def test_the_build_reads_a_fresh_loader_not_the_training_one(tmp_path):
+    """The build stops part-way through a pass; the training loader's
+    sampler must not be left mid-pass (mmdet's AspectRatioBatchSampler keeps
+    its unfinished buckets, and the ranks would disagree on epoch 0)."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    built = []
+
+    def build_dataloader(cfg, seed=None):
+        built.append(cfg)
+        return Runner.build_dataloader(cfg, seed=seed)
+
+    loader_cfg = dict(
+        dataset=_Crops(),
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        batch_size=3,
+        num_workers=0,
+        persistent_workers=True,
+        collate_fn=dict(type='pseudo_collate'))
+    runner = SimpleNamespace(
+        model=cls_distiller(), iter=0, epoch=0, seed=0,
+        cfg=Config(dict(train_dataloader=loader_cfg)),
+        train_dataloader=_UnreadableLoader(),
+        build_dataloader=build_dataloader)
+    CostMatrixHook(str(tmp_path / 'c.pth'), num_per_class=2,
+                   heatmap=False).before_train(runner)
+    assert len(built) == 1
+    assert built[0]['persistent_workers'] is False  # a copy, not the config
+    assert runner.cfg.train_dataloader['persistent_workers'] is True
+    _, record = load_cost_matrix_and_record(str(tmp_path / 'c.pth'))
+    assert record['class_names'] == ['cat', 'dog', 'eel']
+    assert record['world_size'] == 1
+
+
+def test_cost_file_needs_a_pth_name(tmp_path):
+    with pytest.raises(ValueError, match=r"give it a '\.pth'"):
+        CostMatrixHook(str(tmp_path / 'cost.npy'))

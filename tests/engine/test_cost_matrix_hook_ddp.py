@@ -7,6 +7,7 @@ tensor; only rank 0 writes the file."""
 import os.path as osp
 import socket
 import sys
+from datetime import timedelta
 from types import SimpleNamespace
 
 import torch
@@ -20,14 +21,14 @@ CLASSES = ('cat', 'dog', 'eel')
 NUM_PER_CLASS = 4
 
 
-def shard(rank):
-    """Two batches per rank; 'eel' (class 2) only twice, in the last batch,
-    so neither rank alone reaches NUM_PER_CLASS rows of it."""
+def shard(rank, labels_per_batch=((0, 1, 0, 1, 0, 1), (0, 1, 2, 0, 1, 2))):
+    """Two batches per rank by default; 'eel' (class 2) only twice, in the
+    last batch, so neither rank alone reaches NUM_PER_CLASS rows of it."""
     from mmpretrain.structures import DataSample
     from test_distill_hooks import _ClsLoader
     gen = torch.Generator().manual_seed(10 + rank)
     batches = []
-    for labels in ((0, 1, 0, 1, 0, 1), (0, 1, 2, 0, 1, 2)):
+    for labels in labels_per_batch:
         batches.append(
             dict(
                 inputs=[
@@ -111,3 +112,75 @@ def test_two_ranks_build_one_matrix_together(tmp_path):
     for r in (r0, r1):
         torch.testing.assert_close(r['reuse']['cost'], expected)
     assert not r1['reuse']['wrote']
+
+
+#: Per scenario and rank: the labels of each batch of that rank's shard.
+SHARDS = {
+    # rank 1 runs out after one batch while rank 0 reads on; no class fills
+    'uneven': ([(0, 1, 2)] * 3, [(0, 1, 2)]),
+    # label 7 of 3 classes: rank 1 fails on its second batch
+    'fail': ([(0, 1, 2)] * 3, [(0, 1, 2), (0, 7, 2)]),
+}
+
+
+def scenario_worker(rank, port, out_dir, scenario):
+    import torch.distributed as dist
+    # a regression that hangs fails after a minute instead of never ending
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+        world_size=2, timeout=timedelta(seconds=60))
+    torch.set_num_threads(1)
+    from mmkd.engine.hooks import CostMatrixHook
+    model = distiller()
+    forwards = []
+    model.teacher.register_forward_hook(lambda *args: forwards.append(1))
+    runner = SimpleNamespace(
+        model=model, iter=0, epoch=0,
+        train_dataloader=shard(rank, SHARDS[scenario][rank]))
+    result = dict(forwards=0, error='')
+    try:
+        CostMatrixHook(
+            osp.join(out_dir, 'cost.pth'), num_per_class=NUM_PER_CLASS,
+            heatmap=False).before_train(runner)
+        result['cost'] = model.distill_losses['loss_wkd_l'].cost_matrix
+    except Exception as e:  # noqa: BLE001 - the test reads it
+        result['error'] = f'{type(e).__name__}: {e}'
+    result['forwards'] = len(forwards)
+    torch.save(result, osp.join(out_dir, f'{scenario}{rank}.pth'))
+    dist.destroy_process_group()
+
+
+def _run_scenario(tmp_path, scenario):
+    mp.spawn(
+        scenario_worker, args=(free_port(), str(tmp_path), scenario),
+        nprocs=2, join=True)
+    return [
+        torch.load(tmp_path / f'{scenario}{r}.pth', weights_only=True)
+        for r in range(2)
+    ]
+
+
+def test_uneven_shards_finish_together(tmp_path):
+    r0, r1 = _run_scenario(tmp_path, 'uneven')
+    assert r0['error'] == r1['error'] == ''
+    # one pass each: rank 0 read its 3 batches while rank 1, done after 1,
+    # kept taking part in the count exchange
+    assert (r0['forwards'], r1['forwards']) == (3, 1)
+    torch.testing.assert_close(r0['cost'], r1['cost'])
+    from mmkd.apis import build_classification_cost_matrix
+    model = distiller()
+    expected = build_classification_cost_matrix(
+        model.teacher,
+        list(shard(0, SHARDS['uneven'][0])) +
+        list(shard(1, SHARDS['uneven'][1])),
+        num_per_class=NUM_PER_CLASS, progress=False,
+        preprocess=model.teacher_data)
+    torch.testing.assert_close(r0['cost'], expected)
+
+
+def test_a_failing_rank_stops_the_other(tmp_path):
+    r0, r1 = _run_scenario(tmp_path, 'fail')
+    assert 'Label 7 is outside the 3 classes' in r1['error']
+    assert 'Another process failed while building the cost matrix' in \
+        r0['error']
+    assert not (tmp_path / 'cost.pth').exists()

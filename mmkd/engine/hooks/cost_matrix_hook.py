@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Build (once) and install the WKD-L cost matrix before training."""
+import copy
 import logging
 import os.path as osp
 import time
@@ -38,10 +39,13 @@ class CostMatrixHook(Hook):
     - found but built for something else: a ``ValueError`` names each
       differing value (delete the file or set ``rebuild=True``);
     - missing (or ``rebuild=True``): every rank runs the teacher over its
-      own shard of the training dataloader (or ``dataloader``) in parallel,
-      the class features of all ranks are gathered, the main process
-      computes the matrix and broadcasts it, and writes ``cost_file`` (with
-      its record) and a heatmap PNG beside it, atomically.
+      own shard of a fresh copy of the training dataloader (or of
+      ``dataloader``; the training loader itself is never left mid-pass)
+      in parallel, the class features of all ranks are gathered, the main
+      process computes the matrix and broadcasts it, and writes
+      ``cost_file`` (with its record) and a heatmap PNG beside it,
+      atomically. A failure on one rank (a bad label, a full disk) is
+      raised on every rank instead of leaving them waiting.
 
     Every rank receives the matrix as a tensor, so no rank reads a file
     another rank wrote (multi-node runs need no shared file system). The
@@ -105,6 +109,10 @@ class CostMatrixHook(Hook):
         if not isinstance(cost_file, str) or not cost_file:
             raise ValueError(
                 f'cost_file must be a non-empty path, got {cost_file!r}.')
+        if osp.splitext(cost_file)[1].lower() not in ('.pth', '.pt'):
+            raise ValueError(
+                f'cost_file {cost_file!r}: the hook writes the matrix with '
+                "torch.save; give it a '.pth' (or '.pt') name.")
         if not float(kappa) > 0:
             raise ValueError(f'kappa must be > 0, got {kappa!r}.')
         if source not in CLS_FEATURE_SOURCES:
@@ -177,14 +185,33 @@ class CostMatrixHook(Hook):
                 'at another path.'), None
         return 'use', cost, stored
 
+    def _build_loader(self, runner):
+        """A dataloader of its own for the build: ``dataloader``, or a fresh
+        one from the training dataloader's config.
+
+        The build usually stops part-way through a pass, and a sampler
+        left mid-pass keeps state (mmdet's ``AspectRatioBatchSampler``
+        holds its unfinished aspect-ratio buckets), which would give the
+        ranks different numbers of iterations in the first epoch.
+        """
+        cfg = self.dataloader
+        if cfg is None:
+            cfg = getattr(getattr(runner, 'cfg', None), 'train_dataloader',
+                          None)
+            if cfg is None:  # a runner without a config: nothing to copy
+                return runner.train_dataloader
+            cfg = copy.deepcopy(cfg)
+            cfg['persistent_workers'] = False
+        return runner.build_dataloader(cfg, seed=getattr(runner, 'seed',
+                                                         None))
+
     def _build(self, runner, model):
         """On every rank: build the matrix from the teacher; the main
         process writes it."""
-        if self.dataloader is not None:
-            dataloader = runner.build_dataloader(self.dataloader)
-        else:
-            dataloader = runner.train_dataloader
-        classes = self._classes(dataloader)
+        dataloader = self._build_loader(runner)
+        # the classes the student trains on name the rows (also in the
+        # record a later run compares with)
+        classes = self._classes(runner.train_dataloader)
         print_log(
             f'Building the WKD-L cost matrix {self.cost_file} from the '
             f'teacher on {get_world_size()} process(es), each reading its '
@@ -202,15 +229,27 @@ class CostMatrixHook(Hook):
             seed=self.seed,
             source=self.source,
             preprocess=model.teacher_data)
-        record = self._record(model, classes, seed=self.seed)
+        record = self._record(
+            model, classes, seed=self.seed, world_size=get_world_size())
         print_log(
             f'Built the cost matrix {tuple(cost.shape)} in '
             f'{time.perf_counter() - start:.1f} s.',
             logger='current')
+        error, failure = [None], None
         if is_main_process():
-            written = save_cost_matrix(cost, self.cost_file, names,
-                                       self.heatmap, record)
-            print_log(f'Wrote {", ".join(written)}', logger='current')
+            try:
+                written = save_cost_matrix(cost, self.cost_file, names,
+                                           self.heatmap, record)
+                print_log(f'Wrote {", ".join(written)}', logger='current')
+            except Exception as e:  # noqa: BLE001 - raised on every rank
+                error, failure = [f'{type(e).__name__}: {e}'], e
+        broadcast_object_list(error)
+        if failure is not None:
+            raise failure
+        if error[0] is not None:
+            raise RuntimeError(
+                f'The main process could not write {self.cost_file}: '
+                f'{error[0]}')
         return cost, record
 
     def before_train(self, runner) -> None:
@@ -262,3 +301,12 @@ class CostMatrixHook(Hook):
         run resumes (not for a plain ``load_from``)."""
         stored = checkpoint.get(CHECKPOINT_KEY) or {}
         self._checkpointed = stored.get(self.cost_file)
+        if self._checkpointed is None and len(stored) == 1:
+            # the same run with cost_file spelled differently (relative vs
+            # absolute, a moved work_dir)
+            (path, self._checkpointed), = stored.items()
+            print_log(
+                f'The checkpoint keeps the matrix of {path!r}, not of '
+                f'{self.cost_file!r}; a resumed run uses it.',
+                logger='current',
+                level=logging.WARNING)
