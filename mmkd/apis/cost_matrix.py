@@ -350,6 +350,7 @@ def load_cost_matrix_and_record(
         loaded = torch.load(path, map_location='cpu', weights_only=True)
         if isinstance(loaded, dict) and 'cost_matrix' in loaded:
             return _load(loaded['cost_matrix']).float(), loaded.get('record')
+        return _load(loaded).float(), None
     return _load(path).float(), None
 
 
