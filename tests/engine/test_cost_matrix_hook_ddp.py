@@ -5,17 +5,15 @@ parallel, the rows of both fill a class neither fills alone, the matrix
 equals the one-process build on the same rows and reaches rank 1 as a
 tensor; only rank 0 writes the file."""
 import os.path as osp
-import socket
 import sys
-from datetime import timedelta
 from types import SimpleNamespace
 
 import torch
-import torch.multiprocessing as mp
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'models'))
+from gloo_helpers import init_gloo, spawn_two  # noqa: E402
 
 CLASSES = ('cat', 'dog', 'eel')
 NUM_PER_CLASS = 4
@@ -46,10 +44,7 @@ def distiller():
 
 def worker(rank, port, out_dir):
     import torch.distributed as dist
-    dist.init_process_group(
-        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
-        world_size=2)
-    torch.set_num_threads(1)
+    init_gloo(rank, port)
     from mmkd.engine.hooks import CostMatrixHook
     results = {}
     for phase in ('build', 'reuse'):
@@ -73,14 +68,8 @@ def worker(rank, port, out_dir):
     dist.destroy_process_group()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def test_two_ranks_build_one_matrix_together(tmp_path):
-    mp.spawn(worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    spawn_two(worker, str(tmp_path))
     r0, r1 = (
         torch.load(tmp_path / f'rank{r}.pth', weights_only=True)
         for r in range(2))
@@ -125,11 +114,7 @@ SHARDS = {
 
 def scenario_worker(rank, port, out_dir, scenario):
     import torch.distributed as dist
-    # a regression that hangs fails after a minute instead of never ending
-    dist.init_process_group(
-        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
-        world_size=2, timeout=timedelta(seconds=60))
-    torch.set_num_threads(1)
+    init_gloo(rank, port)
     from mmkd.engine.hooks import CostMatrixHook
     model = distiller()
     forwards = []
@@ -151,9 +136,7 @@ def scenario_worker(rank, port, out_dir, scenario):
 
 
 def _run_scenario(tmp_path, scenario):
-    mp.spawn(
-        scenario_worker, args=(free_port(), str(tmp_path), scenario),
-        nprocs=2, join=True)
+    spawn_two(scenario_worker, str(tmp_path), scenario)
     return [
         torch.load(tmp_path / f'{scenario}{r}.pth', weights_only=True)
         for r in range(2)

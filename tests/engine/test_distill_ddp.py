@@ -3,14 +3,14 @@
 iteration as one process: same losses, same all-reduced gradients, no
 unused-parameter error with a frozen teacher inside the wrapped model."""
 import os.path as osp
-import socket
 import sys
 
 import torch
-import torch.multiprocessing as mp
 
 HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'models'))
+from gloo_helpers import init_gloo, spawn_two  # noqa: E402
 
 
 def deterministic_cfg():
@@ -67,10 +67,7 @@ def step(model, forward, packed):
 
 def worker(rank, port, out_dir):
     import torch.distributed as dist
-    dist.init_process_group(
-        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
-        world_size=2)
-    torch.set_num_threads(1)
+    init_gloo(rank, port)
     from mmkd.engine import MMKDDistributedDataParallel
     model = build()
     model.train()
@@ -82,14 +79,8 @@ def worker(rank, port, out_dir):
     dist.destroy_process_group()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def test_two_processes_match_one_process(tmp_path):
-    mp.spawn(worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    spawn_two(worker, str(tmp_path))
     ranks = [
         torch.load(tmp_path / f'rank{r}.pth', weights_only=True)
         for r in range(2)
