@@ -16,7 +16,7 @@ def free_port() -> int:
 
 
 def init_gloo(rank: int, port: int, world_size: int = 2,
-              timeout_s: int = 60) -> None:
+              timeout_s: int = 180) -> None:
     """Join the test's process group, one intra-op thread per process.
 
     The timeout turns a collective that never completes (a regression that
