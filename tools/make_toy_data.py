@@ -56,6 +56,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='training detection images')
     parser.add_argument('--num-val', type=int, default=500,
                         help='validation detection images')
+    parser.add_argument('--num-test', type=int, default=500,
+                        help='test detection images (held-out glyphs)')
     parser.add_argument('--img-size', type=int, default=128)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--min-digits', type=int, default=1)
@@ -64,9 +66,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='training classification crops')
     parser.add_argument('--num-cls-val', type=int, default=1000,
                         help='validation classification crops')
+    parser.add_argument('--num-cls-test', type=int, default=1000,
+                        help='test classification crops')
     parser.add_argument('--cls-img-size', type=int, default=32)
-    parser.add_argument('--val-fraction', type=float, default=0.25,
+    parser.add_argument('--val-fraction', type=float, default=0.125,
                         help='share of each class\'s glyphs held out for val')
+    parser.add_argument('--test-fraction', type=float, default=0.125,
+                        help='share of each class\'s glyphs held out for '
+                        'test')
     only = parser.add_mutually_exclusive_group()
     only.add_argument('--det-only', action='store_true',
                       help='write only the detection set')
@@ -145,14 +152,17 @@ def main(argv: Optional[List[str]] = None) -> dict:
             args.out_dir,
             num_train=args.num_train,
             num_val=args.num_val,
+            num_test=args.num_test,
             img_size=args.img_size,
             seed=args.seed,
             min_digits=args.min_digits,
             max_digits=args.max_digits,
             num_cls_train=args.num_cls_train,
             num_cls_val=args.num_cls_val,
+            num_cls_test=args.num_cls_test,
             cls_img_size=args.cls_img_size,
             val_fraction=args.val_fraction,
+            test_fraction=args.test_fraction,
             difficulty=difficulty_from_args(args),
             det=not args.cls_only,
             cls=not args.det_only,

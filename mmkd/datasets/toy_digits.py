@@ -12,11 +12,12 @@ blurred and noised. See :class:`ToyDigitsDifficulty` for every knob and
 :data:`DIFFICULTY_PRESETS` for the presets.
 
 Hold-out: scikit-learn's digits carry no writer ids, so samples (not writers)
-are held out. The 1797 sample indices are split per class into disjoint train
-and val pools (``val_fraction`` of each class goes to val, by the seed); train
-images and crops use only train-pool glyphs, val only val-pool glyphs, for
-the annotated digits and for the unannotated fragments alike. Every
-annotation records its glyph in ``source_index``.
+are held out. The 1797 sample indices are split per class into disjoint
+train, val and test pools (``val_fraction`` and ``test_fraction`` of each
+class, by the seed); each split's images and crops use only its own pool's
+glyphs, for the annotated digits and for the unannotated fragments alike.
+Weights are chosen on val and results reported on test. Every annotation
+records its glyph in ``source_index``.
 
 Layout written by :func:`generate_toy_digits`::
 
@@ -24,10 +25,10 @@ Layout written by :func:`generate_toy_digits`::
         meta.json                           parameters + generator version
         det/annotations/instances_train.json    COCO detection annotations
         det/annotations/instances_val.json
-        det/images/train/000001.png         RGB, img_size x img_size
-        det/images/val/000001.png
-        cls/train/<digit>/000001.png        single-digit RGB crops
-        cls/val/<digit>/000001.png          (mmpretrain ``CustomDataset``)
+        det/annotations/instances_test.json
+        det/images/{train,val,test}/000001.png  RGB, img_size x img_size
+        cls/{train,val,test}/<digit>/000001.png single-digit RGB crops
+                                            (mmpretrain ``CustomDataset``)
 
 For mmdet use ``data_root='<out_dir>/det/'``,
 ``ann_file='annotations/instances_train.json'``,
@@ -45,9 +46,12 @@ layer covers), so it always lies inside the image; ``area`` is ``w * h``;
 ``iscrowd`` is 0; ``source_index`` is the glyph's index in ``load_digits()``.
 
 Determinism: the pool split uses ``default_rng([seed, 0])``; detection image
-``i`` of split ``s`` uses ``default_rng([seed, 1 + s, i])`` and crop ``i``
-uses ``default_rng([seed, 3 + s, i])`` (``s`` = 0 for train, 1 for val), so
-changing one split's size never changes another split or earlier images.
+``i`` uses ``default_rng([seed, k, i])`` with ``k`` = 1, 2, 5 for train, val
+and test, and crop ``i`` uses ``k`` = 3, 4, 6, so changing one split's size
+never changes another split or earlier images. The held-out share
+``val_fraction + test_fraction`` is taken first and then divided, so the
+train pool (and every train image) depends only on that sum: the 1.0 data
+(0.25 held out for val alone) has the same train split as today's default.
 """
 from __future__ import annotations
 
@@ -66,7 +70,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 #: Bump whenever the rendered pixels or annotations change for the same
 #: parameters; :func:`generate_toy_digits` regenerates stale outputs.
-GENERATOR_VERSION = '1.0'
+GENERATOR_VERSION = '1.1'
 #: Class names; the COCO category id of class ``c`` is ``c + 1``.
 CLASSES = tuple(str(i) for i in range(10))
 #: COCO ``categories`` list shared by both splits.
@@ -307,31 +311,52 @@ def load_digit_glyphs() -> Tuple[np.ndarray, np.ndarray]:
     return glyphs, labels
 
 
-def split_source_indices(seed: int = 0, val_fraction: float = 0.25
-                         ) -> Tuple[np.ndarray, np.ndarray]:
-    """Split the sample indices per class into disjoint train / val pools.
+def split_source_indices(seed: int = 0,
+                         val_fraction: float = 0.125,
+                         test_fraction: float = 0.125
+                         ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split the sample indices per class into disjoint train/val/test pools.
+
+    Per class, ``round(n * (val_fraction + test_fraction))`` shuffled samples
+    are held out, ``round(n * test_fraction)`` of them for test and the rest
+    for val, so the train pool depends only on the held-out sum.
 
     Args:
         seed (int): Seed of the split. Defaults to 0.
         val_fraction (float): Share of each class that goes to val.
-            Defaults to 0.25.
+            Defaults to 0.125.
+        test_fraction (float): Share of each class that goes to test; 0
+            leaves the test pool empty. Defaults to 0.125.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: Sorted train and val indices into
-        :func:`load_digit_glyphs`.
+        tuple[np.ndarray, np.ndarray, np.ndarray]: Sorted train, val and test
+        indices into :func:`load_digit_glyphs`.
     """
     if not 0 < val_fraction < 1:
         raise ValueError(f'val_fraction={val_fraction}: must lie in (0, 1),'
-                         f' e.g. 0.25')
+                         f' e.g. 0.125')
+    if not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
+        raise ValueError(f'test_fraction={test_fraction}: must lie in [0, 1)'
+                         f' with val_fraction + test_fraction < 1, e.g. '
+                         f'0.125')
     _, labels = load_digit_glyphs()
     rng = np.random.default_rng([seed, 0])
-    train, val = [], []
+    train, val, test = [], [], []
     for c in range(len(CLASSES)):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        n_val = max(1, int(round(len(idx) * val_fraction)))
-        val.append(idx[:n_val])
-        train.append(idx[n_val:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+        n_test = int(round(len(idx) * test_fraction))
+        if test_fraction > 0:
+            n_test = max(1, n_test)
+        n_held = max(n_test + 1,
+                     int(round(len(idx) * (val_fraction + test_fraction))))
+        if n_held >= len(idx):
+            raise ValueError(f'class {CLASSES[c]} has {len(idx)} glyphs, too '
+                             f'few to hold out {n_held}; lower val_fraction '
+                             f'or test_fraction')
+        val.append(idx[:n_held - n_test])
+        test.append(idx[n_held - n_test:n_held])
+        train.append(idx[n_held:])
+    return tuple(np.sort(np.concatenate(p)) for p in (train, val, test))
 
 
 # --------------------------------------------------------------- rendering
@@ -867,7 +892,15 @@ def _save_png(path: str, image: np.ndarray) -> None:
     Image.fromarray(image).save(path, format='PNG', compress_level=1)
 
 
-def _write_det_split(root: str, split: int, name: str, num: int,
+#: Random stream of each split's detection images and classification crops
+#: (see the module docstring); test came last, hence 5 and 6.
+_DET_STREAM = dict(train=1, val=2, test=5)
+_CLS_STREAM = dict(train=3, val=4, test=6)
+#: The splits in the order they are written.
+SPLITS = ('train', 'val', 'test')
+
+
+def _write_det_split(root: str, name: str, num: int,
                      pool: np.ndarray, seed: int, img_size: int,
                      min_digits: int, max_digits: int,
                      d: ToyDigitsDifficulty) -> str:
@@ -876,7 +909,7 @@ def _write_det_split(root: str, split: int, name: str, num: int,
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
     images, annotations = [], []
     for i in range(num):
-        rng = np.random.default_rng([seed, 1 + split, i])
+        rng = np.random.default_rng([seed, _DET_STREAM[name], i])
         extra: dict = {}
         image, instances = render_detection_image(
             rng, pool=pool, img_size=img_size, min_digits=min_digits,
@@ -904,7 +937,7 @@ def _write_det_split(root: str, split: int, name: str, num: int,
     return ann_file
 
 
-def _write_cls_split(root: str, split: int, name: str, num: int,
+def _write_cls_split(root: str, name: str, num: int,
                      pool: np.ndarray, seed: int, img_size: int,
                      d: ToyDigitsDifficulty) -> str:
     _, labels = load_digit_glyphs()
@@ -914,7 +947,7 @@ def _write_cls_split(root: str, split: int, name: str, num: int,
     by_class = [pool[labels[pool] == c] for c in range(len(CLASSES))]
     for i in range(num):
         c = i % len(CLASSES)  # balanced: class c gets ceil/floor(num / 10)
-        rng = np.random.default_rng([seed, 3 + split, i])
+        rng = np.random.default_rng([seed, _CLS_STREAM[name], i])
         src = int(rng.choice(by_class[c]))
         crop = render_classification_crop(rng, src, pool=pool,
                                           img_size=img_size, difficulty=d)
@@ -926,14 +959,17 @@ def generate_toy_digits(out_dir: str,
                         *,
                         num_train: int = 2000,
                         num_val: int = 500,
+                        num_test: int = 500,
                         img_size: int = 128,
                         seed: int = 0,
                         min_digits: int = 1,
                         max_digits: int = 4,
                         num_cls_train: int = 3000,
                         num_cls_val: int = 1000,
+                        num_cls_test: int = 1000,
                         cls_img_size: int = 32,
-                        val_fraction: float = 0.25,
+                        val_fraction: float = 0.125,
+                        test_fraction: float = 0.125,
                         difficulty: DifficultyLike = None,
                         det: bool = True,
                         cls: bool = True,
@@ -951,6 +987,7 @@ def generate_toy_digits(out_dir: str,
         out_dir (str): Output root.
         num_train (int): Training detection images. Defaults to 2000.
         num_val (int): Validation detection images. Defaults to 500.
+        num_test (int): Test detection images. Defaults to 500.
         img_size (int): Side of detection images. Defaults to 128.
         seed (int): Seed of everything. Defaults to 0.
         min_digits (int): Fewest digits per image. Defaults to 1.
@@ -958,9 +995,12 @@ def generate_toy_digits(out_dir: str,
         num_cls_train (int): Training crops, balanced over the classes.
             Defaults to 3000.
         num_cls_val (int): Validation crops. Defaults to 1000.
+        num_cls_test (int): Test crops. Defaults to 1000.
         cls_img_size (int): Side of the crops. Defaults to 32.
         val_fraction (float): Share of each class's glyphs held out for val.
-            Defaults to 0.25.
+            Defaults to 0.125.
+        test_fraction (float): Share of each class's glyphs held out for
+            test. Defaults to 0.125.
         difficulty (str | Mapping | ToyDigitsDifficulty, optional): See
             :func:`resolve_difficulty`. Defaults to None ('hard').
         det (bool): Write the detection set. Defaults to True.
@@ -970,14 +1010,16 @@ def generate_toy_digits(out_dir: str,
 
     Returns:
         dict: ``root``, ``meta``, ``skipped`` (bool), ``seconds``, and when
-        written ``det_root``, ``train_ann``, ``val_ann``,
-        ``train_img_dir``, ``val_img_dir`` (detection) and ``cls_root``,
-        ``cls_train``, ``cls_val`` (classification).
+        written ``det_root``, ``{split}_ann`` and ``{split}_img_dir``
+        (detection) and ``cls_root`` and ``cls_{split}`` (classification)
+        for ``split`` in ``train``, ``val``, ``test``.
     """
     d = resolve_difficulty(difficulty)
     for name, value in (('num_train', num_train), ('num_val', num_val),
+                        ('num_test', num_test),
                         ('num_cls_train', num_cls_train),
-                        ('num_cls_val', num_cls_val)):
+                        ('num_cls_val', num_cls_val),
+                        ('num_cls_test', num_cls_test)):
         if int(value) != value or value < 0:
             raise ValueError(f'{name}={value}: must be an integer >= 0')
     if not (det or cls):
@@ -988,33 +1030,39 @@ def generate_toy_digits(out_dir: str,
     if cls and cls_img_size < 16:
         raise ValueError(f'cls_img_size={cls_img_size} is too small; use at'
                          f' least 16')
-    train_pool, val_pool = split_source_indices(seed, val_fraction)
+    pools = dict(zip(SPLITS, split_source_indices(seed, val_fraction,
+                                                  test_fraction)))
+    if (num_test or num_cls_test) and not len(pools['test']):
+        raise ValueError('test_fraction=0 leaves no glyphs for the test '
+                         'split; set num_test=0 and num_cls_test=0, or '
+                         'test_fraction > 0')
 
     params = dict(
         generator_version=GENERATOR_VERSION, seed=seed,
-        val_fraction=val_fraction, difficulty=d.to_dict(), det=bool(det),
-        cls=bool(cls))
+        val_fraction=val_fraction, test_fraction=test_fraction,
+        difficulty=d.to_dict(), det=bool(det), cls=bool(cls))
+    det_nums = dict(train=num_train, val=num_val, test=num_test)
+    cls_nums = dict(train=num_cls_train, val=num_cls_val, test=num_cls_test)
     if det:
         params.update(num_train=num_train, num_val=num_val,
-                      img_size=img_size, min_digits=min_digits,
-                      max_digits=max_digits)
+                      num_test=num_test, img_size=img_size,
+                      min_digits=min_digits, max_digits=max_digits)
     if cls:
         params.update(num_cls_train=num_cls_train, num_cls_val=num_cls_val,
-                      cls_img_size=cls_img_size)
+                      num_cls_test=num_cls_test, cls_img_size=cls_img_size)
     det_root, cls_root = osp.join(out_dir, 'det'), osp.join(out_dir, 'cls')
     paths: Dict[str, Any] = dict(root=out_dir,
                                  meta=osp.join(out_dir, 'meta.json'))
     if det:
-        paths.update(
-            det_root=det_root,
-            train_ann=osp.join(det_root, 'annotations',
-                               'instances_train.json'),
-            val_ann=osp.join(det_root, 'annotations', 'instances_val.json'),
-            train_img_dir=osp.join(det_root, 'images', 'train'),
-            val_img_dir=osp.join(det_root, 'images', 'val'))
+        paths.update(det_root=det_root)
+        for name in SPLITS:
+            paths[f'{name}_ann'] = osp.join(det_root, 'annotations',
+                                            f'instances_{name}.json')
+            paths[f'{name}_img_dir'] = osp.join(det_root, 'images', name)
     if cls:
-        paths.update(cls_root=cls_root, cls_train=osp.join(cls_root, 'train'),
-                     cls_val=osp.join(cls_root, 'val'))
+        paths.update(cls_root=cls_root)
+        for name in SPLITS:
+            paths[f'cls_{name}'] = osp.join(cls_root, name)
 
     if not force and _up_to_date(paths, params):
         if verbose:
@@ -1031,20 +1079,19 @@ def generate_toy_digits(out_dir: str,
             shutil.rmtree(sub)
     os.makedirs(out_dir, exist_ok=True)
     if det:
-        for split, (name, num, pool) in enumerate(
-            (('train', num_train, train_pool), ('val', num_val, val_pool))):
+        for name in SPLITS:
             if verbose:
-                print(f'rendering {num} {name} detection images ...')
-            _write_det_split(det_root, split, name, num, pool, seed,
-                             img_size, min_digits, max_digits, d)
+                print(f'rendering {det_nums[name]} {name} detection '
+                      f'images ...')
+            _write_det_split(det_root, name, det_nums[name], pools[name],
+                             seed, img_size, min_digits, max_digits, d)
     if cls:
-        for split, (name, num, pool) in enumerate(
-            (('train', num_cls_train, train_pool),
-             ('val', num_cls_val, val_pool))):
+        for name in SPLITS:
             if verbose:
-                print(f'rendering {num} {name} classification crops ...')
-            _write_cls_split(cls_root, split, name, num, pool, seed,
-                             cls_img_size, d)
+                print(f'rendering {cls_nums[name]} {name} classification '
+                      f'crops ...')
+            _write_cls_split(cls_root, name, cls_nums[name], pools[name],
+                             seed, cls_img_size, d)
     with open(paths['meta'], 'w') as f:
         json.dump(params, f, indent=2, sort_keys=True)
     seconds = time.perf_counter() - start
@@ -1062,16 +1109,15 @@ def _up_to_date(paths: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     if meta != json.loads(json.dumps(params)):
         return False
     if params['det']:
-        for key, num in (('train', params['num_train']),
-                         ('val', params['num_val'])):
+        for key in SPLITS:
             if not osp.isfile(paths[f'{key}_ann']):
                 return False
+            num = params[f'num_{key}']
             if len(os.listdir(paths[f'{key}_img_dir'])) != num:
                 return False
     if params['cls']:
-        for key, num in (('cls_train', params['num_cls_train']),
-                         ('cls_val', params['num_cls_val'])):
-            root = paths[key]
+        for key in SPLITS:
+            root, num = paths[f'cls_{key}'], params[f'num_cls_{key}']
             if not osp.isdir(root):
                 return False
             count = sum(len(os.listdir(osp.join(root, c))) for c in CLASSES

@@ -16,7 +16,9 @@ from mmkd.datasets import (CLASSES, generate_toy_digits, load_digit_glyphs,
                            split_source_indices)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = dict(num_train=12, num_val=6, num_cls_train=30, num_cls_val=20)
+TINY = dict(num_train=12, num_val=6, num_test=5, num_cls_train=30,
+            num_cls_val=20, num_cls_test=10)
+SPLITS = ('train', 'val', 'test')
 
 
 @pytest.fixture(scope='module')
@@ -43,7 +45,7 @@ def _read_split(paths, split):
 
 def test_coco_loads_with_pycocotools(toy):
     from pycocotools.coco import COCO
-    for split, num in (('train', 12), ('val', 6)):
+    for split, num in (('train', 12), ('val', 6), ('test', 5)):
         coco = COCO(toy[f'{split}_ann'])
         assert len(coco.getImgIds()) == num
         assert len(coco.getAnnIds()) >= num
@@ -60,7 +62,7 @@ def test_categories(toy):
     assert list(CLASSES) == [c['name'] for c in cats]
 
 
-@pytest.mark.parametrize('split', ['train', 'val'])
+@pytest.mark.parametrize('split', SPLITS)
 def test_boxes_inside_images_and_counts(toy, split):
     ann, imgs = _read_split(toy, split)
     per_image = {im['id']: 0 for im in ann['images']}
@@ -82,39 +84,80 @@ def test_boxes_inside_images_and_counts(toy, split):
 
 def test_labels_match_source_glyphs(toy):
     _, labels = load_digit_glyphs()
-    for split in ('train', 'val'):
+    for split in SPLITS:
         for a in _load(toy[f'{split}_ann'])['annotations']:
             assert a['category_id'] == labels[a['source_index']] + 1
 
 
-def test_no_sample_shared_between_train_and_val(toy):
+def test_no_sample_shared_between_splits(toy):
     used = {}
-    for split in ('train', 'val'):
+    for split in SPLITS:
         ann = _load(toy[f'{split}_ann'])
         used[split] = {a['source_index'] for a in ann['annotations']}
         for im in ann['images']:  # unannotated fragments are held out too
             used[split].update(im['fragment_source_indices'])
-    assert used['train'] and used['val']
+    assert used['train'] and used['val'] and used['test']
     assert not used['train'] & used['val']
-    train_pool, val_pool = split_source_indices(3)
-    assert used['train'] <= set(train_pool.tolist())
-    assert used['val'] <= set(val_pool.tolist())
+    assert not used['train'] & used['test']
+    assert not used['val'] & used['test']
+    pools = dict(zip(SPLITS, split_source_indices(3)))
+    for split in SPLITS:
+        assert used[split] <= set(pools[split].tolist())
+
+
+def test_classification_crops_use_their_pool(toy):
+    """A crop's glyph is not recorded, so compare pixels: no test crop
+    equals a train crop, and each split's folder holds its own count."""
+    seen = {}
+    for split in SPLITS:
+        seen[split] = {
+            np.asarray(Image.open(osp.join(toy[f'cls_{split}'], c, f)))
+            .tobytes()
+            for c in CLASSES for f in os.listdir(osp.join(
+                toy[f'cls_{split}'], c))}
+    assert len(seen['test']) == 10
+    assert not seen['test'] & seen['train']
+    assert not seen['test'] & seen['val']
 
 
 def test_source_pools_disjoint_and_stratified():
     _, labels = load_digit_glyphs()
-    train, val = split_source_indices(0, 0.25)
-    assert not set(train.tolist()) & set(val.tolist())
-    assert len(train) + len(val) == len(labels)
+    train, val, test = split_source_indices(0, 0.2, 0.1)
+    pools = [set(p.tolist()) for p in (train, val, test)]
+    assert not pools[0] & pools[1] and not pools[0] & pools[2]
+    assert not pools[1] & pools[2]
+    assert len(train) + len(val) + len(test) == len(labels)
     for c in range(10):
-        n_val = int((labels[val] == c).sum())
         n_all = int((labels == c).sum())
-        assert abs(n_val - 0.25 * n_all) <= 1
+        assert abs(int((labels[val] == c).sum()) - 0.2 * n_all) <= 1
+        assert abs(int((labels[test] == c).sum()) - 0.1 * n_all) <= 1
+
+
+def test_train_pool_depends_only_on_held_out_share():
+    """The 1.0 generator held out 25 % for val alone; splitting that share
+    into val and test keeps every train glyph (and so every train image)."""
+    _, labels = load_digit_glyphs()
+    rng = np.random.default_rng([0, 0])  # the 1.0 split, written out
+    old_train, old_val = [], []
+    for c in range(10):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_val = max(1, int(round(len(idx) * 0.25)))
+        old_val.append(idx[:n_val])
+        old_train.append(idx[n_val:])
+    train, val, test = split_source_indices(0, 0.125, 0.125)
+    np.testing.assert_array_equal(train, np.sort(np.concatenate(old_train)))
+    np.testing.assert_array_equal(
+        np.sort(np.concatenate([val, test])),
+        np.sort(np.concatenate(old_val)))
+    assert abs(len(val) - len(test)) <= 10
+    no_test = split_source_indices(0, 0.25, 0.0)
+    np.testing.assert_array_equal(no_test[0], train)
+    assert no_test[2].size == 0
 
 
 def test_pools_respected_by_renderers():
     """Digits and fragments come from the given pool only."""
-    train, _ = split_source_indices(0)
+    train = split_source_indices(0)[0]
     pool = set(train[:5].tolist())
     seen_fragment = False
     for seed in range(10):
@@ -136,7 +179,7 @@ def test_determinism(tmp_path):
     a = generate_toy_digits(str(tmp_path / 'a'), seed=7, **TINY)
     b = generate_toy_digits(str(tmp_path / 'b'), seed=7, **TINY)
     c = generate_toy_digits(str(tmp_path / 'c'), seed=8, **TINY)
-    for split in ('train', 'val'):
+    for split in SPLITS:
         with open(a[f'{split}_ann'], 'rb') as fa, \
                 open(b[f'{split}_ann'], 'rb') as fb:
             assert fa.read() == fb.read()
@@ -216,7 +259,7 @@ def test_default_is_harder_than_easy():
 
 
 def test_classification_folders(toy):
-    for key, num in (('cls_train', 30), ('cls_val', 20)):
+    for key, num in (('cls_train', 30), ('cls_val', 20), ('cls_test', 10)):
         root = toy[key]
         assert sorted(os.listdir(root)) == list(CLASSES)
         counts = [len(os.listdir(osp.join(root, c))) for c in CLASSES]
@@ -236,6 +279,9 @@ def test_classification_folders(toy):
     (dict(det=False, cls=False), 'nothing to generate'),
     (dict(cls_img_size=8), 'cls_img_size'),
     (dict(val_fraction=1.5), 'val_fraction'),
+    (dict(test_fraction=-0.1), 'test_fraction'),
+    (dict(val_fraction=0.5, test_fraction=0.5), 'test_fraction'),
+    (dict(test_fraction=0.0), 'num_test=0'),
     (dict(difficulty='impossible'), 'preset'),
     (dict(difficulty=dict(contrst=0.3)), 'unknown difficulty keys'),
     (dict(difficulty=dict(contrast=(0.6, 0.2))), 'contrast'),

@@ -26,7 +26,8 @@ def setup(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp('cls_cost_tool')
     generate_toy_digits(
-        str(tmp / 'data'), num_cls_train=60, num_cls_val=10, det=False,
+        str(tmp / 'data'), num_cls_train=60, num_cls_val=10, num_cls_test=10,
+        det=False,
         cls=True, seed=1)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         torch.manual_seed(0)

@@ -24,7 +24,7 @@ def tiny_config(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('tools')
     data = tmp / 'data'
     generate_toy_digits(
-        str(data), num_train=8, num_val=4, cls=False, seed=1)
+        str(data), num_train=8, num_val=4, num_test=2, cls=False, seed=1)
     det = (data / 'det').as_posix() + '/'
     cfg = tmp / 'tiny_student.py'
     cfg.write_text(f"""
