@@ -24,8 +24,8 @@ from .class_rows import ClassRows, class_names_of, cka_cost_on_main_process
 __all__ = [
     'collect_detection_class_features', 'build_detection_cost_matrix',
     'build_teacher_cost_matrix', 'save_cost_matrix', 'load_cost_matrix',
-    'load_cost_matrix_and_record', 'plot_cost_matrix', 'ClassRows',
-    'class_names_of', 'Preprocess'
+    'load_cost_matrix_and_record', 'off_diagonal_range', 'plot_cost_matrix',
+    'ClassRows', 'class_names_of', 'Preprocess'
 ]
 
 #: Turns a dataloader batch into the teacher's model inputs
@@ -256,29 +256,80 @@ def cost_matrix_names(teacher: nn.Module,
     return names
 
 
+def off_diagonal_range(cost: Tensor) -> Tuple[float, float]:
+    """The smallest and largest off-diagonal entries of a square matrix.
+
+    A CKA cost matrix has a zero diagonal and off-diagonal entries in a
+    narrow band (about 0.45-0.6 on the toy digits); a colour scale over
+    ``[0, max]`` paints that band one colour, so the heatmap uses this one.
+    """
+    n = cost.shape[0]
+    if n < 2:
+        value = float(cost.max()) if cost.numel() else 0.0
+        return value, value
+    off = cost[~torch.eye(n, dtype=torch.bool, device=cost.device)]
+    return float(off.min()), float(off.max())
+
+
 def plot_cost_matrix(cost: Tensor,
                      out_file: str,
                      class_names: Optional[Sequence[str]] = None,
-                     title: Optional[str] = None) -> str:
-    """Save a heatmap PNG of a cost matrix (matplotlib, Agg backend)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+                     title: Optional[str] = None,
+                     ax=None) -> str:
+    """Save a heatmap PNG of a cost matrix (matplotlib, Agg backend).
 
-    n = cost.shape[0]
-    size = max(4.0, min(16.0, 0.25 * n + 2))
-    fig, ax = plt.subplots(figsize=(size + 1, size))
-    image = ax.imshow(cost.detach().cpu().float().numpy(), cmap='viridis')
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    The colour scale spans the off-diagonal entries
+    (:func:`off_diagonal_range`) and the diagonal is drawn blank, so the
+    category interrelations show; up to 15 classes print their values.
+
+    Args:
+        cost (Tensor): The ``(n, n)`` matrix.
+        out_file (str): The PNG to write (ignored when ``ax`` is given).
+        class_names (Sequence[str], optional): Row/column labels.
+        title (str, optional): Defaults to ``'WKD-L cost matrix (n x n)'``.
+        ax (matplotlib.axes.Axes, optional): Draw into this axes instead of
+            a new figure (nothing is saved). Defaults to None.
+
+    Returns:
+        str: ``out_file``.
+    """
+    import matplotlib
+    if ax is None:
+        matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    values = cost.detach().cpu().double()
+    n = values.shape[0]
+    low, high = off_diagonal_range(values)
+    shown = np.ma.masked_array(values.numpy(), mask=np.eye(n, dtype=bool))
+    fig = None
+    if ax is None:
+        size = max(4.0, min(16.0, 0.45 * n + 2))
+        fig, ax = plt.subplots(figsize=(size + 1, size))
+    cmap = matplotlib.colormaps['viridis'].copy()
+    cmap.set_bad('white')
+    image = ax.imshow(shown, cmap=cmap, vmin=low, vmax=max(high, low + 1e-9))
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                       label='cost (off-diagonal range; diagonal 0)')
+    if n <= 15:
+        mid = (low + high) / 2
+        for i in range(n):
+            for j in range(n):
+                if i != j:
+                    ax.text(j, i, f'{values[i, j]:.2f}', ha='center',
+                            va='center', fontsize=6,
+                            color='black' if values[i, j] > mid else 'white')
     if class_names is not None and n <= 40:
         ax.set_xticks(range(n))
         ax.set_yticks(range(n))
         ax.set_xticklabels(class_names, rotation=90, fontsize=7)
         ax.set_yticklabels(class_names, fontsize=7)
     ax.set_title(title or f'WKD-L cost matrix ({n} x {n})')
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=100)
-    plt.close(fig)
+    if fig is not None:
+        fig.tight_layout()
+        fig.savefig(out_file, dpi=100)
+        plt.close(fig)
     return out_file
 
 

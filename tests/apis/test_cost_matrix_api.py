@@ -102,3 +102,28 @@ def test_teacher_mode_is_restored():
     assert model.training
     # the pre-hook was removed
     assert not model.roi_head.bbox_head.fc_cls._forward_pre_hooks
+
+
+def test_heatmap_scale_spans_off_diagonal_entries(tmp_path):
+    """The zero diagonal must not take the colour scale (it hid the
+    0.45-0.58 off-diagonal structure of the toy matrix)."""
+    pytest.importorskip('matplotlib')
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from mmkd.apis.cost_matrix import off_diagonal_range, plot_cost_matrix
+    cost = torch.tensor([[0.0, 0.45, 0.58], [0.5, 0.0, 0.52],
+                         [0.47, 0.56, 0.0]])
+    assert off_diagonal_range(cost) == pytest.approx((0.45, 0.58))
+    fig, ax = plt.subplots()
+    plot_cost_matrix(cost, str(tmp_path / 'unused.png'), ['a', 'b', 'c'],
+                     ax=ax)
+    image = ax.get_images()[0]
+    assert image.get_clim() == pytest.approx((0.45, 0.58))
+    assert image.get_array().mask.tolist() == torch.eye(3).bool().tolist()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ['a', 'b', 'c']
+    plt.close(fig)
+    assert not (tmp_path / 'unused.png').exists()
+    out = plot_cost_matrix(cost, str(tmp_path / 'c.png'), ['a', 'b', 'c'])
+    assert (tmp_path / 'c.png').stat().st_size > 0 and out.endswith('c.png')
