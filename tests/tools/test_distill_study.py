@@ -1,0 +1,205 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""tools/benchmarks/distill_study.py and study_report.py without training:
+run ids and options against the real configs, the sweep protocol, resuming,
+log parsing, and the tables computed from fake result files."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmarks'))
+
+import distill_study as study  # noqa: E402
+import study_report as report  # noqa: E402
+
+
+def _result(run, val, test, seed=None):
+    return dict(
+        id=run.id, variant=run.variant.name, seed=run.seed,
+        value=run.value,
+        metrics=dict(
+            val={'coco/bbox_mAP': val, 'coco/bbox_mAP_50': 2 * val,
+                 'coco/bbox_mAP_75': val / 2},
+            test={'coco/bbox_mAP': test, 'coco/bbox_mAP_50': 2 * test,
+                  'coco/bbox_mAP_75': test / 2}),
+        curve=[dict(iter=50, loss=2.0, **{'student.loss_cls': 1.0,
+                                          'distill.loss_x': 0.5})])
+
+
+def _write(results, res):
+    study.write_json(osp.join(results, f'{res["id"]}.json'), res)
+
+
+def test_every_variant_config_and_knob_exist():
+    """A wrong knob path would sweep nothing; each must name a number."""
+    for v in study.VARIANTS.values():
+        assert osp.isfile(osp.join(study.ROOT, v.config)), v.config
+        if v.knob:
+            value = study.config_value(v.config, v.knob)
+            assert value in v.sweep, (v.name, value, v.sweep)
+            assert v.sweep == tuple(value * g for g in study.GRID)
+        for used in v.uses:
+            swept = study.VARIANTS[used]
+            assert study.config_value(v.config, swept.knob) > 0
+
+
+def test_run_ids_and_options():
+    wkd_l = study.Run(study.VARIANTS['wkd-l'], 2, 10.0)
+    assert wkd_l.id == 'wkd-l_wd_weight=10_s2'
+    opts = wkd_l.options('t.pth', 'c.pth')
+    assert 'randomness.seed=2' in opts
+    assert 'model.distill_losses.loss_wkd_l.wd_weight=10.0' in opts
+    assert 'model.teacher_ckpt=t.pth' in opts
+    # the config's CostMatrixHook is custom_hooks[0]
+    assert 'custom_hooks.0.cost_file=c.pth' in opts
+    wkd_f = study.Run(study.VARIANTS['wkd-f-roi'], 0, 0.005)
+    assert wkd_f.id == 'wkd-f-roi_loss_weight=0.005_s0'
+    assert not any('cost_file' in o for o in wkd_f.options('t', 'c'))
+    student = study.Run(study.VARIANTS['student'], 1)
+    assert student.id == 'student_s1'
+    assert student.options('t', 'c') == ['randomness.seed=1']
+    fg = study.Run(study.VARIANTS['wkd-f-roi-fg'], 0)
+    assert 'model.distill_inputs.loss_wkd_f.rois=fg' in fg.options('t', 'c')
+
+
+def test_options_build_valid_configs():
+    """The options of every run merge into its config as intended."""
+    from mmengine.config import Config, DictAction
+    for run in study.seed_runs(study.VARIANTS.values(), seeds=[1]):
+        cfg = Config.fromfile(osp.join(study.ROOT, run.variant.config))
+        action = DictAction(option_strings=[], dest='x')
+        ns = type('NS', (), {})()
+        action(None, ns, run.options('t.pth', 'c.pth'))
+        cfg.merge_from_dict(ns.x)
+        assert cfg.randomness.seed == 1
+        if run.variant.distills:
+            assert cfg.model.teacher_ckpt == 't.pth'
+        if run.value is not None:
+            node = cfg
+            for part in run.variant.knob.split('.'):
+                node = node[part]
+            assert node == run.value
+
+
+def test_sweep_choice_and_check(tmp_path):
+    results = str(tmp_path)
+    kd = study.VARIANTS['kd']
+    lookup = lambda i: study.read_result(results, i)  # noqa: E731
+    assert study.sweep_choice(kd, lookup) is None
+    for value, val in zip(kd.sweep, (0.30, 0.25, 0.20)):
+        _write(results, _result(study.Run(kd, 0, value), val, 0.9))
+    # val picks the weight; test (0.9 everywhere) plays no part
+    assert study.sweep_choice(kd, lookup) == kd.sweep[0]
+    problems = study.check_sweep([kd, study.VARIANTS['wkd-lf']], results)
+    assert any('kd' in p and f'chose {kd.sweep[0]:g} on val' in p and
+               'put 0.25 in the config' in p for p in problems), problems
+    # the combination names the sweeps it waits for
+    assert any(p.startswith('wkd-l: its sweep has not finished')
+               for p in problems)
+
+
+def test_seeds_stage_refuses_unswept_configs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(study, 'prepare_teacher', lambda args: ('t', 'c'))
+    ran = []
+    monkeypatch.setattr(study, 'run_all',
+                        lambda runs, *a: ran.append(runs) or 0)
+    code = study.main(['--stage', 'seeds', '--variants', 'wkd-l',
+                       '--results', str(tmp_path)])
+    assert code == 2 and not ran
+    assert 'sweep has not finished' in capsys.readouterr().err
+    assert study.main(['--stage', 'seeds', '--variants', 'student',
+                       '--results', str(tmp_path)]) == 0
+    assert [r.id for r in ran[0]] == ['student_s0', 'student_s1',
+                                      'student_s2']
+
+
+def test_run_all_skips_finished_and_reports_failures(tmp_path, monkeypatch,
+                                                     capsys):
+    args = study.parse_args(['--results', str(tmp_path), '--jobs', '2'])
+    kd = study.VARIANTS['kd']
+    runs = [study.Run(kd, 0, v) for v in kd.sweep]
+    _write(args.results, _result(runs[0], 0.3, 0.3))
+    called = []
+
+    def fake(run, a, t, c):
+        called.append(run.id)
+        if run is runs[2]:
+            raise RuntimeError('boom; see log')
+        res = _result(run, 0.2, 0.21)
+        _write(a.results, res)
+        return res
+
+    monkeypatch.setattr(study, 'do_run', fake)
+    assert study.run_all(runs, args, 't', 'c') == 1
+    assert sorted(called) == sorted([runs[1].id, runs[2].id])
+    out = capsys.readouterr().out
+    assert '1 finished before, 2 to do' in out
+    assert 'FAILED: boom' in out and 'left' in out
+
+
+def test_training_curve_reads_losses(tmp_path):
+    run_dir = tmp_path / '20260101_000000' / 'vis_data'
+    run_dir.mkdir(parents=True)
+    lines = [
+        dict(iter=50, lr=0.02, loss=1.234567, time=0.5,
+             **{'student.loss_cls': 0.5, 'student.acc': 90.0,
+                'distill.loss_wkd_l': 0.25, 'distill_weight_scale': 0.9}),
+        dict(**{'coco/bbox_mAP': 0.3, 'step': 600}),  # a val record
+    ]
+    (run_dir / 'scalars.json').write_text(
+        '\n'.join(json.dumps(r) for r in lines))
+    curve = study.training_curve(str(tmp_path))
+    assert curve == [{
+        'iter': 50, 'lr': 0.02, 'loss': 1.2346, 'student.loss_cls': 0.5,
+        'distill.loss_wkd_l': 0.25, 'distill_weight_scale': 0.9
+    }]
+
+
+def test_report_tables_from_results(tmp_path):
+    """Mean, sample std and gap closed, computed by hand."""
+    results = {}
+    results['teacher'] = dict(id='teacher', metrics=dict(
+        test={'coco/bbox_mAP': 0.40, 'coco/bbox_mAP_50': 0.6,
+              'coco/bbox_mAP_75': 0.4}), val_curve=[])
+    student, lf = study.VARIANTS['student'], study.VARIANTS['wkd-lf']
+    kd = study.VARIANTS['kd']
+    kd_value = study.config_value(kd.config, kd.knob)
+    for seed, (s, w, k) in enumerate([(0.20, 0.31, 0.24), (0.22, 0.33, 0.26),
+                                      (0.24, 0.35, 0.22)]):
+        for variant, value, score in ((student, None, s), (lf, None, w),
+                                      (kd, kd_value, k)):
+            run = study.Run(variant, seed, value)
+            results[run.id] = _result(run, score, score)
+    table, summary = report.main_table(results)
+    row = [line for line in table.splitlines()
+           if line.startswith('| WKD-L + WKD-F (RoI) |')][0]
+    # mean 33.0, sample std 2.0; gap closed (0.33 - 0.22) / (0.40 - 0.22)
+    assert '| 3 | 33.0 ± 2.0 |' in row and '61 % ± 11' in row
+    assert '37.49 / 57.76 / 40.39' in row and '| 48 % |' in row
+    lines = report.targets(summary)
+    assert any('Teacher above every distilled student on test: yes' in x
+               for x in lines)
+    assert any('closes at least 50 % of the gap: yes (61 %' in x
+               for x in lines)
+    assert any('> KD (RoI logits): yes, by more than the seed std' in x
+               for x in lines)
+
+
+def test_report_writes_section_between_markers(tmp_path):
+    readme = tmp_path / 'README.md'
+    readme.write_text(f'# Title\n\nintro\n\n{report.BEGIN}\nold\n'
+                      f'{report.END}\n\nafter\n')
+    results = tmp_path / 'results'
+    results.mkdir()
+    kd = study.VARIANTS['kd']
+    _write(str(results), _result(study.Run(kd, 0, kd.sweep[1]), 0.25, 0.3))
+    report.main(['--results', str(results), '--readme', str(readme),
+                 '--fig-dir', str(tmp_path / 'figs')])
+    text = readme.read_text()
+    assert text.startswith('# Title\n\nintro\n\n')
+    assert text.endswith('\n\nafter\n') and 'old' not in text
+    assert 'Result files: 1 of' in text
+    assert '0.25: -, 1: 25.0, 4: -' in text
+    assert (tmp_path / 'figs' / 'study_curves.png').exists()

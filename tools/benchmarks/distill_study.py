@@ -1,0 +1,686 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The toy detection distillation study: a sweep on val, 3 seeds on test.
+
+One command trains and evaluates every toy detection variant from the same
+converged teacher and cost matrix::
+
+    python tools/benchmarks/distill_study.py            # everything
+    python tools/benchmarks/distill_study.py --stage sweep
+    python tools/benchmarks/distill_study.py --stage seeds --jobs 2
+    python tools/benchmarks/distill_study.py --list      # what is left
+
+Stages, in order (``--stage all`` runs them in turn):
+
+* ``teacher``: trains the 3x toy teacher
+  (``faster-rcnn_r50-w32_fpn_3x_toy-digits.py``), evaluates its checkpoints
+  every 300 iterations on val (where the curve flattens) and the final one on
+  val and test, and builds the WKD-L cost matrix from it
+  (``tools/build_cost_matrix.py``).
+* ``sweep``: seed 0, each variant's loss weight at three values, 4x apart
+  around the config's value (:data:`VARIANTS`). Chosen on **val**.
+* ``seeds``: seeds 0, 1, 2 of the student alone and every variant at the
+  weight in its config. Reported on **test**. The stage refuses to start
+  while a config's weight is not the one its sweep picked on val (put the
+  chosen value in the config, or pass ``--ignore-sweep``).
+
+Each run trains with ``tools/train.py`` (one thread, ``--jobs`` runs side by
+side), then evaluates the final checkpoint with ``tools/test.py`` on val and
+on test, and writes one small JSON file to ``--results`` (metrics, the
+training curve read from the run's log, the options, times). Finished runs
+are skipped, so the study can be stopped and resumed, across sessions; the
+result files are meant to be committed. ``tools/benchmarks/study_report.py``
+turns them into the tables and figures of ``configs/toy_digits/README.md``.
+A run's sweep point and its seed-0 study run are the same training (same
+config, weight and seed), so it is trained once and evaluated on both
+splits; only val picks weights.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_DIR = osp.join('configs', 'toy_digits')
+DATA_ROOT = 'data/toy_digits/det/'
+PAIR = 'faster-rcnn_r50-w32-to-r18-w16_fpn_{}_toy-digits.py'
+TEACHER_CONFIG = osp.join(CONFIG_DIR, 'faster-rcnn_r50-w32_fpn_3x_toy-digits.py')
+STUDENT_CONFIG = osp.join(CONFIG_DIR, 'faster-rcnn_r18-w16_fpn_toy-digits.py')
+#: Iterations between the teacher checkpoints evaluated for its val curve.
+TEACHER_CURVE_STEP = 300
+SEEDS = (0, 1, 2)
+#: The loss-weight grids: 4x apart, the middle one the config's value
+#: before the sweep.
+GRID = (0.25, 1.0, 4.0)
+
+
+class Variant:
+    """One toy detection variant of the study.
+
+    Args:
+        name (str): Short name, used in run ids and tables.
+        config (str): Config path from the repository root.
+        label (str): Row label for tables.
+        knob (str, optional): The ``--cfg-options`` key of the loss weight
+            the sweep varies. Defaults to None (no sweep).
+        sweep (Sequence[float]): The knob's values in the sweep.
+        uses (Sequence[str]): Variants whose chosen knob values this one
+            must carry (the combinations). Defaults to ().
+        options (Sequence[str]): Extra ``--cfg-options`` of every run.
+    """
+
+    def __init__(self,
+                 name: str,
+                 config: str,
+                 label: str,
+                 knob: Optional[str] = None,
+                 sweep: Sequence[float] = (),
+                 uses: Sequence[str] = (),
+                 options: Sequence[str] = ()) -> None:
+        self.name = name
+        self.config = config
+        self.label = label
+        self.knob = knob
+        self.sweep = tuple(sweep)
+        self.uses = tuple(uses)
+        self.options = tuple(options)
+
+    @property
+    def distills(self) -> bool:
+        return self.config != STUDENT_CONFIG
+
+
+def _pair(kind: str) -> str:
+    return osp.join(CONFIG_DIR, PAIR.format(kind))
+
+
+def _grid(center: float) -> Tuple[float, ...]:
+    return tuple(round(center * g, 10) for g in GRID)
+
+
+_W = 'model.distill_losses.{}.loss_weight'
+#: Every toy detection variant with a config, in table order.
+VARIANTS: Dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant('student', STUDENT_CONFIG, 'student alone'),
+        Variant('kd', _pair('kd'), 'KD (RoI logits)', _W.format('loss_kd'),
+                _grid(1.0)),
+        Variant('dkd', _pair('dkd'), 'DKD (RoI logits)',
+                _W.format('loss_dkd'), _grid(1.0)),
+        Variant('wkd-l', _pair('wkd-l'), 'WKD-L (RoI logits)',
+                'model.distill_losses.loss_wkd_l.wd_weight', _grid(10.0)),
+        Variant('fitnet', _pair('fitnet'), 'FitNet (FPN)',
+                _W.format('loss_fitnet'), _grid(1.0)),
+        Variant('wkd-f-roi', _pair('wkd-f'), 'WKD-F (RoI features)',
+                _W.format('loss_wkd_f'), _grid(0.02)),
+        Variant('wkd-f-fpn', _pair('wkd-f-fpn'), 'WKD-F (FPN)',
+                _W.format('loss_wkd_f'), _grid(0.01)),
+        Variant('wkd-lf', _pair('wkd-lf'), 'WKD-L + WKD-F (RoI)',
+                uses=('wkd-l', 'wkd-f-roi')),
+        Variant('wkd-lf-bbox', _pair('wkd-lf-bbox'),
+                'WKD-L + WKD-F + box KD', uses=('wkd-l', 'wkd-f-roi')),
+        # Issue 13's cheaper option: WKD-F on the foreground RoIs only.
+        Variant('wkd-f-roi-fg', _pair('wkd-f'), 'WKD-F (RoI, fg RoIs only)',
+                uses=('wkd-f-roi', ),
+                options=('model.distill_inputs.loss_wkd_f.rois=fg', )),
+    )
+}
+
+
+class Run:
+    """One training + evaluation of the study.
+
+    Args:
+        variant (Variant): What to train.
+        seed (int): ``randomness.seed``.
+        value (float, optional): The knob's value; None for variants
+            without a knob. Defaults to None.
+    """
+
+    def __init__(self,
+                 variant: Variant,
+                 seed: int,
+                 value: Optional[float] = None) -> None:
+        self.variant = variant
+        self.seed = seed
+        self.value = value
+
+    @property
+    def id(self) -> str:
+        knob = ''
+        if self.value is not None:
+            knob = f'_{self.variant.knob.rsplit(".", 1)[-1]}={self.value:g}'
+        return f'{self.variant.name}{knob}_s{self.seed}'
+
+    def options(self, teacher_ckpt: str, cost_file: str) -> List[str]:
+        """The ``--cfg-options`` of the run."""
+        opts = [f'randomness.seed={self.seed}']
+        if self.value is not None:
+            opts.append(f'{self.variant.knob}={self.value!r}')
+        if self.variant.distills:
+            opts.append(f'model.teacher_ckpt={teacher_ckpt}')
+            hook = cost_hook_index(self.variant.config)
+            if hook is not None:
+                opts.append(f'custom_hooks.{hook}.cost_file={cost_file}')
+        return opts + list(self.variant.options)
+
+
+def load_config(path: str):
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(ROOT, path))
+
+
+def cost_hook_index(config: str) -> Optional[int]:
+    """Index of the config's ``mmkd.CostMatrixHook`` in ``custom_hooks``."""
+    hooks = load_config(config).get('custom_hooks', [])
+    for i, hook in enumerate(hooks):
+        if hook['type'] in ('mmkd.CostMatrixHook', 'CostMatrixHook'):
+            return i
+    return None
+
+
+def config_value(config: str, key: str) -> float:
+    """The value at dotted ``key`` of a config."""
+    node = load_config(config)
+    for part in key.split('.'):
+        node = node[part]
+    return float(node)
+
+
+# ----------------------------------------------------------------- results
+def read_result(results: str, run_id: str) -> Optional[dict]:
+    path = osp.join(results, f'{run_id}.json')
+    if not osp.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_json(path: str, data: dict) -> None:
+    """Write ``data`` atomically (a killed study leaves no half file)."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write('\n')
+    os.replace(tmp, path)
+
+
+def sweep_choice(variant: Variant,
+                 lookup: Callable[[str], Optional[dict]],
+                 metric: str = 'coco/bbox_mAP') -> Optional[float]:
+    """The sweep value with the best val ``metric``; None if unfinished.
+
+    Args:
+        variant (Variant): A variant with a knob.
+        lookup (Callable): Run id -> its result, or None if not finished.
+        metric (str): Defaults to 'coco/bbox_mAP'.
+    """
+    best = None
+    for value in variant.sweep:
+        res = lookup(Run(variant, 0, value).id)
+        if res is None:
+            return None
+        score = res['metrics']['val'][metric]
+        if best is None or score > best[0]:
+            best = (score, value)
+    return best[1]
+
+
+def check_sweep(variants: Sequence[Variant], results: str) -> List[str]:
+    """Where a config's weight is not the one its sweep chose on val.
+
+    Returns:
+        list[str]: One line per disagreement or unfinished sweep.
+    """
+    problems = []
+    for variant in variants:
+        for name in ((variant.name, ) if variant.knob else variant.uses):
+            swept = VARIANTS[name]
+            chosen = sweep_choice(swept,
+                                  lambda i: read_result(results, i))
+            if chosen is None:
+                problems.append(f'{name}: its sweep has not finished '
+                                f'(run --stage sweep)')
+                continue
+            have = config_value(variant.config, swept.knob)
+            if abs(have - chosen) > 1e-12 * max(1.0, abs(chosen)):
+                problems.append(
+                    f'{variant.config}: {swept.knob}={have:g}, but the '
+                    f'sweep chose {chosen:g} on val; put {chosen:g} in the '
+                    f'config')
+    return problems
+
+
+def sweep_runs(variants: Sequence[Variant]) -> List[Run]:
+    return [Run(v, 0, value) for v in variants for value in v.sweep]
+
+
+def seed_runs(variants: Sequence[Variant],
+              seeds: Sequence[int] = SEEDS) -> List[Run]:
+    """The study runs; a knob's value is read from the config."""
+    runs = []
+    for seed in seeds:
+        for v in variants:
+            value = config_value(v.config, v.knob) if v.knob else None
+            runs.append(Run(v, seed, value))
+    return runs
+
+
+# ---------------------------------------------------------------- commands
+def run_cmd(cmd: List[str], log_file: str, threads: int) -> float:
+    """Run ``cmd`` from the repo root with ``threads`` CPU threads.
+
+    Returns:
+        float: Wall seconds.
+
+    Raises:
+        RuntimeError: If the command fails; the message names the log.
+    """
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
+    start = time.time()
+    os.makedirs(osp.dirname(log_file), exist_ok=True)
+    with open(log_file, 'w') as log:
+        proc = subprocess.run(cmd, cwd=ROOT, stdout=log,
+                              stderr=subprocess.STDOUT, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f'{" ".join(cmd[1:3])} failed with exit code '
+                           f'{proc.returncode}; see {log_file}')
+    return time.time() - start
+
+
+def train(config: str, work_dir: str, options: List[str],
+          threads: int) -> Tuple[str, float]:
+    """Train unless ``work_dir`` holds a finished run.
+
+    Returns:
+        tuple[str, float]: The final checkpoint and the training seconds.
+    """
+    done = osp.join(work_dir, 'train_done.json')
+    if osp.exists(done):
+        with open(done) as f:
+            info = json.load(f)
+        if osp.exists(info['checkpoint']):
+            return info['checkpoint'], info['train_seconds']
+    options = list(options) + [
+        'val_dataloader=None', 'val_cfg=None', 'val_evaluator=None'
+    ]
+    seconds = run_cmd([
+        sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
+        '--cfg-options', *options
+    ], osp.join(work_dir, 'train_stdout.log'), threads)
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        ckpt = f.read().strip()
+    write_json(done, dict(checkpoint=ckpt, train_seconds=seconds))
+    return ckpt, seconds
+
+
+def split_options(split: str) -> List[str]:
+    """``--cfg-options`` that point the test loop at ``split``."""
+    return [
+        f'test_dataloader.dataset.ann_file=annotations/instances_{split}.json',
+        f'test_dataloader.dataset.data_prefix.img=images/{split}/',
+        f'test_evaluator.ann_file={DATA_ROOT}annotations/'
+        f'instances_{split}.json',
+    ]
+
+
+def evaluate(config: str, ckpt: str, work_dir: str, split: str,
+             options: List[str], threads: int) -> Dict[str, float]:
+    """COCO metrics of ``ckpt`` on ``split`` with ``tools/test.py``."""
+    out = osp.join(work_dir, f'{split}_metrics.json')
+    if osp.exists(out) and osp.getmtime(out) > osp.getmtime(ckpt):
+        with open(out) as f:
+            return json.load(f)
+    test_dir = osp.join(work_dir, f'test_{split}')
+    run_cmd([
+        sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
+        test_dir, '--cfg-options', *options, *split_options(split)
+    ], osp.join(work_dir, f'test_{split}_stdout.log'), threads)
+    metrics = last_json_line(test_dir)
+    metrics = {k: v for k, v in metrics.items() if k.startswith('coco/')}
+    write_json(out, metrics)
+    return metrics
+
+
+def last_json_line(log_root: str) -> dict:
+    """The last record of the newest ``<timestamp>/<timestamp>.json``."""
+    runs = sorted(d for d in os.listdir(log_root)
+                  if osp.isdir(osp.join(log_root, d)) and d[:1].isdigit())
+    path = osp.join(log_root, runs[-1], f'{runs[-1]}.json')
+    if not osp.exists(path):
+        path = osp.join(log_root, runs[-1], 'vis_data', f'{runs[-1]}.json')
+    with open(path) as f:
+        return json.loads(f.read().strip().splitlines()[-1])
+
+
+def training_curve(work_dir: str) -> List[dict]:
+    """The logged losses of a training run (every ``logger.interval``).
+
+    Keeps ``iter``, ``lr``, ``loss``, the student's losses (``loss*`` or
+    ``student.loss*``), the distillation terms (``distill.loss*``) and
+    ``distill_weight_scale``, rounded to 5 significant digits.
+    """
+    runs = sorted(d for d in os.listdir(work_dir)
+                  if osp.isdir(osp.join(work_dir, d)) and d[:1].isdigit())
+    path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
+    curve = []
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            if 'iter' not in rec or 'loss' not in rec:
+                continue
+            keep = {'iter': rec['iter']}
+            for key, value in rec.items():
+                short = key.split('.', 1)[-1]
+                if key in ('lr', 'distill_weight_scale') or \
+                        short.startswith('loss'):
+                    keep[key] = float(f'{value:.5g}')
+            curve.append(keep)
+    return curve
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
+                              cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def do_run(run: Run, args: argparse.Namespace, teacher_ckpt: str,
+           cost_file: str) -> dict:
+    """Train, evaluate on val and test, and write the run's result file."""
+    work_dir = osp.join(args.work_dir, run.id)
+    options = run.options(teacher_ckpt, cost_file)
+    config = run.variant.config
+    ckpt, train_seconds = train(config, work_dir, options, args.threads)
+    start = time.time()
+    metrics = {
+        split: evaluate(config, ckpt, work_dir, split, options, args.threads)
+        for split in ('val', 'test')
+    }
+    result = dict(
+        id=run.id, variant=run.variant.name, label=run.variant.label,
+        config=config, seed=run.seed, knob=run.variant.knob,
+        value=run.value, options=options, metrics=metrics,
+        curve=training_curve(work_dir), train_seconds=round(train_seconds),
+        eval_seconds=round(time.time() - start), threads=args.threads,
+        jobs=args.jobs, commit=git_commit(),
+        finished=time.strftime('%Y-%m-%d %H:%M'))
+    write_json(osp.join(args.results, f'{run.id}.json'), result)
+    return result
+
+
+# ----------------------------------------------------------------- teacher
+def prepare_teacher(args: argparse.Namespace) -> Tuple[str, str]:
+    """Train/evaluate the 3x teacher and build its cost matrix (cached).
+
+    Returns:
+        tuple[str, str]: The teacher checkpoint and the cost matrix file.
+    """
+    work_dir = osp.join(args.work_dir, 'teacher_3x')
+    cost_file = osp.join(args.work_dir, 'cost_matrix',
+                         'faster-rcnn_r50-w32_3x_toy-digits_cka-k1.pth')
+    out = osp.join(args.results, 'teacher.json')
+    threads = args.jobs * args.threads  # the teacher runs alone
+    print('[teacher] training the 3x teacher (cached when done) ...',
+          flush=True)
+    ckpt, seconds = train(TEACHER_CONFIG, work_dir, [], threads)
+    if not osp.exists(cost_file) or \
+            osp.getmtime(cost_file) < osp.getmtime(ckpt):
+        print('[teacher] building the cost matrix ...', flush=True)
+        run_cmd([
+            sys.executable, 'tools/build_cost_matrix.py', TEACHER_CONFIG,
+            cost_file, '--checkpoint', ckpt, '--kappa', '1.0',
+            '--num-per-class', '100'
+        ], osp.join(osp.dirname(cost_file), 'build_stdout.log'), threads)
+    if read_result(args.results, 'teacher') is not None:
+        return ckpt, cost_file
+    print('[teacher] evaluating its checkpoints on val ...', flush=True)
+    val_curve = []
+    max_iters = int(load_config(TEACHER_CONFIG).train_cfg.max_iters)
+    for it in range(TEACHER_CURVE_STEP, max_iters + 1, TEACHER_CURVE_STEP):
+        point = osp.join(work_dir, f'iter_{it}.pth')
+        m = evaluate(TEACHER_CONFIG, point, osp.join(work_dir, f'at_{it}'),
+                     'val', [], threads)
+        val_curve.append(dict(iter=it, **m))
+        print(f'  iter {it}: val mAP {m["coco/bbox_mAP"]:.3f}', flush=True)
+    metrics = {
+        split: evaluate(TEACHER_CONFIG, ckpt, work_dir, split, [], threads)
+        for split in ('val', 'test')
+    }
+    import torch
+    from mmkd.apis.cost_matrix import load_cost_matrix_and_record
+    matrix, record = load_cost_matrix_and_record(cost_file)
+    write_json(out, dict(
+        id='teacher', config=TEACHER_CONFIG, metrics=metrics,
+        val_curve=val_curve, curve=training_curve(work_dir),
+        train_seconds=round(seconds), threads=threads,
+        cost_matrix=torch.as_tensor(matrix).double().tolist(),
+        cost_matrix_classes=list((record or {}).get('class_names') or []),
+        commit=git_commit(), finished=time.strftime('%Y-%m-%d %H:%M')))
+    return ckpt, cost_file
+
+
+# ----------------------------------------------------------------- example
+def roi_example(args: argparse.Namespace, teacher_ckpt: str,
+                cost_file: str) -> Optional[str]:
+    """For one val RoI, the distributions WKD-L compares and their plan.
+
+    Takes the WKD-L student of seed 0 and the teacher, scores the ground
+    truth boxes of the first val images with both RoI heads, and keeps the
+    RoI the teacher classifies right whose non-target distribution is the
+    most concentrated (the teacher's "looks like" knowledge). Writes
+    ``roi_example.json`` (probabilities over the non-target classes at the
+    loss's temperature, the Sinkhorn plan between them, the cost) for
+    ``study_report.py``; nothing if that run has not finished.
+    """
+    out = osp.join(args.results, 'roi_example.json')
+    variant = VARIANTS['wkd-l']
+    run = Run(variant, 0, config_value(variant.config, variant.knob))
+    student_ckpt = osp.join(args.work_dir, run.id, 'student_final.pth')
+    if osp.exists(out) or not osp.exists(student_ckpt):
+        return None
+    import torch
+    import torch.nn.functional as F
+    from mmdet.structures.bbox import bbox2roi
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner, load_checkpoint
+
+    from mmkd.apis.cost_matrix import load_cost_matrix_and_record
+    from mmkd.losses.sinkhorn import sinkhorn
+    from mmkd.registry import MODELS
+
+    init_default_scope('mmdet')
+    loss_cfg = load_config(variant.config).model.distill_losses.loss_wkd_l
+    tau = float(loss_cfg.temperature)
+    cost, record = load_cost_matrix_and_record(cost_file)
+    models = {}
+    for role, config, ckpt in (('student', STUDENT_CONFIG, student_ckpt),
+                               ('teacher', TEACHER_CONFIG, teacher_ckpt)):
+        model = MODELS.build(load_config(config).model)
+        load_checkpoint(model, ckpt, map_location='cpu', logger='silent')
+        models[role] = model.eval()
+    cfg = load_config(STUDENT_CONFIG)
+    loader_cfg = cfg.test_dataloader
+    loader_cfg.dataset.ann_file = 'annotations/instances_val.json'
+    loader_cfg.dataset.data_prefix = dict(img='images/val/')
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    best = None
+    with torch.no_grad():
+        for b, batch in enumerate(Runner.build_dataloader(loader_cfg)):
+            if b == 8:
+                break
+            logits = {}
+            for role, model in models.items():
+                data = model.data_preprocessor(batch, False)
+                feats = model.extract_feat(data['inputs'])
+                boxes = [d.gt_instances.bboxes for d in data['data_samples']]
+                logits[role] = model.roi_head._bbox_forward(
+                    feats, bbox2roi(boxes))['cls_score'].float()
+            labels = torch.cat([
+                d.gt_instances.labels for d in data['data_samples']])
+            for i, label in enumerate(labels.tolist()):
+                t = logits['teacher'][i]
+                if int(t.argmax()) != label:
+                    continue
+                keep = torch.ones_like(t, dtype=torch.bool)
+                keep[label] = False
+                pt = F.softmax((t / tau).masked_fill(~keep, float('-inf')), 0)
+                score = float(pt.max())
+                if best is None or score > best[0]:
+                    ps = F.softmax((logits['student'][i] / tau).masked_fill(
+                        ~keep, float('-inf')), 0)
+                    best = (score, label, ps, pt, keep)
+    if best is None:
+        print('[example] the teacher classified no val RoI right; skipped')
+        return None
+    _, label, ps, pt, keep = best
+    plan = sinkhorn(ps, pt, cost, reg=float(loss_cfg.sinkhorn_reg),
+                    iters=int(loss_cfg.sinkhorn_iters), support=keep)
+    names = list((record or {}).get('class_names') or
+                 [str(i) for i in range(cost.shape[0])])
+    write_json(out, dict(
+        id='roi_example', run=run.id, classes=names, gt_class=names[label],
+        temperature=tau,
+        student_probs=[round(float(v), 5) for v in ps],
+        teacher_probs=[round(float(v), 5) for v in pt],
+        plan=[[round(float(v), 6) for v in row] for row in plan],
+        wd=float((plan * cost).sum()), commit=git_commit()))
+    print(f'[example] wrote {out}', flush=True)
+    return out
+
+
+# ------------------------------------------------------------------- main
+def _fmt(seconds: float) -> str:
+    seconds = int(seconds)
+    return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
+
+
+def run_all(runs: List[Run], args: argparse.Namespace, teacher_ckpt: str,
+            cost_file: str) -> int:
+    """Run what is not finished, ``args.jobs`` at a time, with progress.
+
+    Returns:
+        int: The number of failed runs.
+    """
+    todo = [r for r in runs if read_result(args.results, r.id) is None]
+    done_before = len(runs) - len(todo)
+    print(f'{len(runs)} runs, {done_before} finished before, {len(todo)} to '
+          f'do, {args.jobs} at a time with {args.threads} thread(s) each',
+          flush=True)
+    if not todo:
+        return 0
+    start, durations, failed = time.time(), [], 0
+    running: Dict[str, float] = {}
+    lock = threading.Lock()
+
+    def job(run: Run) -> dict:
+        with lock:
+            running[run.id] = time.time()
+        try:
+            return do_run(run, args, teacher_ckpt, cost_file)
+        finally:
+            with lock:
+                durations.append(time.time() - running.pop(run.id))
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(job, r): r for r in todo}
+        for n, fut in enumerate(as_completed(futures), 1):
+            run = futures[fut]
+            try:
+                res = fut.result()
+                what = (f'val {res["metrics"]["val"]["coco/bbox_mAP"]:.3f} '
+                        f'test {res["metrics"]["test"]["coco/bbox_mAP"]:.3f}')
+            except Exception as e:  # report, keep the other runs going
+                failed += 1
+                what = f'FAILED: {e}'
+            elapsed = time.time() - start
+            left = len(todo) - n
+            eta = (sum(durations) / len(durations)) * left / args.jobs
+            total = done_before + n
+            bar = '#' * (20 * total // len(runs))
+            print(f'[{bar:<20}] {total}/{len(runs)} {run.id}: {what} | '
+                  f'elapsed {_fmt(elapsed)}, about {_fmt(eta)} left',
+                  flush=True)
+    return failed
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Toy detection distillation study (sweep on val, '
+        '3 seeds on test)')
+    parser.add_argument('--stage', default='all',
+                        choices=['all', 'teacher', 'sweep', 'seeds'])
+    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS),
+                        help='only these variants (default: all)')
+    parser.add_argument('--seeds', nargs='+', type=int, default=list(SEEDS))
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='runs side by side')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='CPU threads of each run')
+    parser.add_argument('--work-dir', default='work_dirs/study')
+    parser.add_argument(
+        '--results',
+        default=osp.join('tools', 'benchmarks', 'results', 'toy_det_study'),
+        help='where the per-run result files go (committed)')
+    parser.add_argument('--ignore-sweep', action='store_true',
+                        help='run the seeds even where a config weight is '
+                        'not the sweep\'s choice')
+    parser.add_argument('--list', action='store_true',
+                        help='print the runs and whether each is finished')
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.threads < 1:
+        parser.error('--jobs and --threads must be at least 1')
+    args.work_dir = osp.join(ROOT, args.work_dir)
+    args.results = osp.join(ROOT, args.results)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    variants = [VARIANTS[n] for n in (args.variants or VARIANTS)]
+    stages = (['teacher', 'sweep', 'seeds']
+              if args.stage == 'all' else [args.stage])
+    if args.list:
+        runs = sweep_runs(variants) + seed_runs(variants, args.seeds)
+        seen = set()
+        for r in runs:
+            if r.id not in seen:
+                seen.add(r.id)
+                mark = 'done' if read_result(args.results, r.id) else 'todo'
+                print(f'{mark}  {r.id}')
+        return 0
+    teacher_ckpt, cost_file = prepare_teacher(args)
+    failed = 0
+    if 'sweep' in stages:
+        failed += run_all(sweep_runs(variants), args, teacher_ckpt,
+                          cost_file)
+    if 'seeds' in stages:
+        problems = check_sweep([v for v in variants if v.knob or v.uses],
+                               args.results)
+        if problems and not args.ignore_sweep:
+            print('the seeds stage needs the sweep\'s choices in the '
+                  'configs:\n  ' + '\n  '.join(problems) +
+                  '\n(or pass --ignore-sweep)', file=sys.stderr)
+            return 2
+        failed += run_all(seed_runs(variants, args.seeds), args,
+                          teacher_ckpt, cost_file)
+        roi_example(args, teacher_ckpt, cost_file)
+    if failed:
+        print(f'{failed} run(s) failed; their logs are named above',
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
