@@ -105,3 +105,25 @@ def test_a_failing_stage_names_its_log(tmp_path):
     log = str(tmp_path / 'x.log')
     with pytest.raises(RuntimeError, match=r'exit code 3; see .*x\.log'):
         module.run(['python', '-c', 'import sys; sys.exit(3)'], log)
+
+
+def test_new_test_annotations_re_evaluate(demo, tmp_path, monkeypatch):
+    """Regenerated data must not be reported with metrics of the old one."""
+    module, calls = demo
+    ann = tmp_path / 'instances_test.json'
+    ann.write_text('{}')
+    os.utime(ann, (1, 1))  # older than everything the demo writes
+    monkeypatch.setattr(module, 'TEST_ANN', str(ann))
+    monkeypatch.setattr('sys.argv',
+                        ['toy_demo.py', '--work-dir', str(tmp_path / 'd')])
+    module.main()
+    calls.clear()
+    module.main()
+    assert _tools(calls) == ['make_toy_data.py']
+    calls.clear()
+    future = 4102444800  # 2100-01-01
+    os.utime(ann, (future, future))
+    module.main()
+    # training is reused, every checkpoint is evaluated again
+    assert _tools(calls) == ['make_toy_data.py', 'test.py', 'test.py',
+                             'test.py']
