@@ -1,8 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Distillation losses: WKD-L, WKD-F, cost matrices, KL baselines, KDDM and
-BD-KD."""
+"""Distillation losses: WKD-L, WKD-F, cost matrices, KL baselines, KDDM,
+BD-KD and the 1-D box-distribution Wasserstein loss."""
 from .bdkd_loss import (BDKDStudentLoss, BDKDTeacherLoss, bdkd_student_loss,
                         bdkd_teacher_loss, entropy_gap_weights)
+from .box_wasserstein_loss import WassersteinBoxLoss, wasserstein_1d_loss
 from .cost_matrix import (cka_cost_matrix, cka_similarity_matrix,
                           class_centroid_cosine, classifier_weight_cosine,
                           cost_matrix_from_similarity, linear_cka,
@@ -34,5 +35,6 @@ __all__ = [
     'class_conditional', 'joint_wasserstein', 'fit_gaussian',
     'fitted_gaussian_wasserstein', 'gaussian_kl_divergence', 'mmd_linear',
     'mmd_rbf', 'BDKDStudentLoss', 'BDKDTeacherLoss', 'bdkd_student_loss',
-    'bdkd_teacher_loss', 'entropy_gap_weights'
+    'bdkd_teacher_loss', 'entropy_gap_weights', 'wasserstein_1d_loss',
+    'WassersteinBoxLoss'
 ]

@@ -6,8 +6,6 @@ import json
 import os.path as osp
 import sys
 
-import pytest
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmarks'))
 

@@ -57,7 +57,8 @@ def setup(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp('distill_tools')
     generate_toy_digits(
-        str(tmp / 'data'), num_train=40, num_val=4, num_test=2, cls=False, seed=1)
+        str(tmp / 'data'), num_train=40, num_val=4, num_test=2, cls=False,
+        seed=1)
     det = (tmp / 'data' / 'det').as_posix() + '/'
     # An untrained teacher is enough to exercise the pipeline.
     init_default_scope('mmdet')

@@ -49,7 +49,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join('configs', 'toy_digits')
 DATA_ROOT = 'data/toy_digits/det/'
 PAIR = 'faster-rcnn_r50-w32-to-r18-w16_fpn_{}_toy-digits.py'
-TEACHER_CONFIG = osp.join(CONFIG_DIR, 'faster-rcnn_r50-w32_fpn_3x_toy-digits.py')
+TEACHER_CONFIG = osp.join(CONFIG_DIR,
+                          'faster-rcnn_r50-w32_fpn_3x_toy-digits.py')
 STUDENT_CONFIG = osp.join(CONFIG_DIR, 'faster-rcnn_r18-w16_fpn_toy-digits.py')
 #: Iterations between the teacher checkpoints evaluated for its val curve.
 TEACHER_CURVE_STEP = 300

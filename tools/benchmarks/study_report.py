@@ -312,14 +312,15 @@ def roi_figure(results: Dict[str, dict], out: str) -> Optional[str]:
 def render(results: Dict[str, dict], fig_dir: str, readme_dir: str) -> str:
     os.makedirs(fig_dir, exist_ok=True)
     table, summary = main_table(results)
+
+    def fig(name: str) -> str:
+        return osp.join(fig_dir, name)
+
     figs = [
-        ('mAP per method', bar_chart(summary, osp.join(fig_dir,
-                                                        'study_map.png'))),
-        ('training curves', curves(results,
-                                   osp.join(fig_dir, 'study_curves.png'))),
-        ('cost matrix', cost_heatmap(results,
-                                     osp.join(fig_dir, 'cost_matrix.png'))),
-        ('one RoI', roi_figure(results, osp.join(fig_dir, 'roi_plan.png'))),
+        ('mAP per method', bar_chart(summary, fig('study_map.png'))),
+        ('training curves', curves(results, fig('study_curves.png'))),
+        ('cost matrix', cost_heatmap(results, fig('cost_matrix.png'))),
+        ('one RoI', roi_figure(results, fig('roi_plan.png'))),
     ]
     expected = len(SEEDS) * len(VARIANTS) + sum(
         len(v.sweep) - 1 for v in VARIANTS.values() if v.knob)

@@ -106,8 +106,8 @@ def main():
         if hasattr(loss, 'set_cost_matrix') and getattr(
                 loss, 'cost_matrix', None) is None:
             if args.cost_file:
-                model.set_cost_matrix(load_cost_matrix(args.cost_file),
-                                    [name])
+                model.set_cost_matrix(
+                    load_cost_matrix(args.cost_file), [name])
                 continue
             cost = torch.rand(n, n)
             cost = (cost + cost.t()) / 2
