@@ -6,7 +6,11 @@ _base_ = './distill_r18-w16-to-r18-w8_toy-digits-cls.py'
 model = dict(
     distill_losses=dict(
         loss_dkd=dict(
-            type='mmkd.DKDLoss', alpha=1.0, beta=8.0, temperature=4.0)),
+            type='mmkd.DKDLoss',
+            alpha=1.0,
+            beta=8.0,
+            temperature=4.0,
+            loss_weight=1.0)),
     distill_inputs=dict(loss_dkd='logits'))
 
 custom_hooks = [

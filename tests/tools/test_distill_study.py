@@ -6,11 +6,17 @@ import json
 import os.path as osp
 import sys
 
+import pytest
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmarks'))
 
 import distill_study as study  # noqa: E402
 import study_report as report  # noqa: E402
+
+DET = study.TASKS['det']
+CLS = study.TASKS['cls']
+VARIANTS = DET.variants
 
 
 def _result(run, val, test, seed=None):
@@ -30,21 +36,24 @@ def _write(results, res):
     study.write_json(osp.join(results, f'{res["id"]}.json'), res)
 
 
-def test_every_variant_config_and_knob_exist():
+@pytest.mark.parametrize('task', ['det', 'cls'])
+def test_every_variant_config_and_knob_exist(task):
     """A wrong knob path would sweep nothing; each must name a number."""
-    for v in study.VARIANTS.values():
+    variants = study.TASKS[task].variants
+    assert list(variants)[0] == 'student'
+    for v in variants.values():
         assert osp.isfile(osp.join(study.ROOT, v.config)), v.config
         if v.knob:
             value = study.config_value(v.config, v.knob)
             assert value in v.sweep, (v.name, value, v.sweep)
             assert v.sweep == tuple(value * g for g in study.GRID)
         for used in v.uses:
-            swept = study.VARIANTS[used]
+            swept = variants[used]
             assert study.config_value(v.config, swept.knob) > 0
 
 
 def test_run_ids_and_options():
-    wkd_l = study.Run(study.VARIANTS['wkd-l'], 2, 10.0)
+    wkd_l = study.Run(VARIANTS['wkd-l'], 2, 10.0)
     assert wkd_l.id == 'wkd-l_wd_weight=10_s2'
     opts = wkd_l.options('t.pth', 'c.pth')
     assert 'randomness.seed=2' in opts
@@ -52,45 +61,77 @@ def test_run_ids_and_options():
     assert 'model.teacher_ckpt=t.pth' in opts
     # the config's CostMatrixHook is custom_hooks[0]
     assert 'custom_hooks.0.cost_file=c.pth' in opts
-    wkd_f = study.Run(study.VARIANTS['wkd-f-roi'], 0, 0.005)
+    wkd_f = study.Run(VARIANTS['wkd-f-roi'], 0, 0.005)
     assert wkd_f.id == 'wkd-f-roi_loss_weight=0.005_s0'
     assert not any('cost_file' in o for o in wkd_f.options('t', 'c'))
-    student = study.Run(study.VARIANTS['student'], 1)
+    student = study.Run(VARIANTS['student'], 1)
     assert student.id == 'student_s1'
     assert student.options('t', 'c') == ['randomness.seed=1']
-    fg = study.Run(study.VARIANTS['wkd-f-roi-fg'], 0)
+    fg = study.Run(VARIANTS['wkd-f-roi-fg'], 0)
     assert 'model.distill_inputs.loss_wkd_f.rois=fg' in fg.options('t', 'c')
 
 
-def test_options_build_valid_configs():
-    """The options of every run merge into its config as intended."""
+def _merged(config, options):
     from mmengine.config import Config, DictAction
-    for run in study.seed_runs(study.VARIANTS.values(), seeds=[1]):
-        cfg = Config.fromfile(osp.join(study.ROOT, run.variant.config))
-        action = DictAction(option_strings=[], dest='x')
-        ns = type('NS', (), {})()
-        action(None, ns, run.options('t.pth', 'c.pth'))
-        cfg.merge_from_dict(ns.x)
+    cfg = Config.fromfile(osp.join(study.ROOT, config))
+    action = DictAction(option_strings=[], dest='x')
+    ns = type('NS', (), {})()
+    action(None, ns, options)
+    cfg.merge_from_dict(ns.x)
+    return cfg
+
+
+@pytest.mark.parametrize('task', ['det', 'cls'])
+def test_options_build_valid_configs(task):
+    """The options of every run merge into its config as intended: seed,
+    teacher, weight, the study's cost matrix, and each split."""
+    task = study.TASKS[task]
+    for run in study.seed_runs(task.variants.values(), seeds=[1]):
+        cfg = _merged(run.variant.config, run.options('t.pth', 'c.pth'))
         assert cfg.randomness.seed == 1
         if run.variant.distills:
             assert cfg.model.teacher_ckpt == 't.pth'
+            losses = cfg.model.distill_losses
+            if 'loss_wkd_l' in losses:
+                hooks = [h for h in cfg.custom_hooks
+                         if h['type'] == 'mmkd.CostMatrixHook']
+                assert (hooks[0].cost_file if hooks else
+                        losses.loss_wkd_l.cost_matrix) == 'c.pth'
         if run.value is not None:
             node = cfg
             for part in run.variant.knob.split('.'):
                 node = node[part]
             assert node == run.value
+    for split in ('val', 'test'):
+        cfg = _merged(task.student_config, task.split_options(split))
+        dataset = cfg.test_dataloader.dataset
+        if task.name == 'det':
+            ann = f'annotations/instances_{split}.json'
+            assert dataset.ann_file == ann
+            assert dataset.data_prefix.img == f'images/{split}/'
+            assert cfg.test_evaluator.ann_file.endswith(ann)
+        else:
+            assert dataset.data_prefix == split
+
+
+def test_teacher_checkpoints_named_as_saved():
+    assert study.teacher_checkpoints(DET.teacher_config)[-1] == (
+        1800, 'iter_1800.pth')
+    assert len(study.teacher_checkpoints(DET.teacher_config)) == 6
+    assert study.teacher_checkpoints(CLS.teacher_config) == [
+        (k, f'epoch_{k}.pth') for k in range(15, 91, 15)]
 
 
 def test_sweep_choice_and_check(tmp_path):
     results = str(tmp_path)
-    kd = study.VARIANTS['kd']
+    kd = VARIANTS['kd']
     lookup = lambda i: study.read_result(results, i)  # noqa: E731
-    assert study.sweep_choice(kd, lookup) is None
+    assert study.sweep_choice(kd, lookup, DET.metric) is None
     for value, val in zip(kd.sweep, (0.30, 0.25, 0.20)):
         _write(results, _result(study.Run(kd, 0, value), val, 0.9))
     # val picks the weight; test (0.9 everywhere) plays no part
-    assert study.sweep_choice(kd, lookup) == kd.sweep[0]
-    problems = study.check_sweep([kd, study.VARIANTS['wkd-lf']], results)
+    assert study.sweep_choice(kd, lookup, DET.metric) == kd.sweep[0]
+    problems = study.check_sweep(DET, [kd, VARIANTS['wkd-lf']], results)
     assert any('kd' in p and f'chose {kd.sweep[0]:g} on val' in p and
                'put 0.25 in the config' in p for p in problems), problems
     # the combination names the sweeps it waits for
@@ -99,7 +140,8 @@ def test_sweep_choice_and_check(tmp_path):
 
 
 def test_seeds_stage_refuses_unswept_configs(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(study, 'prepare_teacher', lambda args: ('t', 'c'))
+    monkeypatch.setattr(study, 'prepare_teacher',
+                        lambda args, task: ('t', 'c'))
     ran = []
     monkeypatch.setattr(study, 'run_all',
                         lambda runs, *a: ran.append(runs) or 0)
@@ -116,12 +158,12 @@ def test_seeds_stage_refuses_unswept_configs(tmp_path, monkeypatch, capsys):
 def test_run_all_skips_finished_and_reports_failures(tmp_path, monkeypatch,
                                                      capsys):
     args = study.parse_args(['--results', str(tmp_path), '--jobs', '2'])
-    kd = study.VARIANTS['kd']
+    kd = VARIANTS['kd']
     runs = [study.Run(kd, 0, v) for v in kd.sweep]
     _write(args.results, _result(runs[0], 0.3, 0.3))
     called = []
 
-    def fake(run, a, t, c):
+    def fake(run, a, task, t, c):
         called.append(run.id)
         if run is runs[2]:
             raise RuntimeError('boom; see log')
@@ -130,7 +172,7 @@ def test_run_all_skips_finished_and_reports_failures(tmp_path, monkeypatch,
         return res
 
     monkeypatch.setattr(study, 'do_run', fake)
-    assert study.run_all(runs, args, 't', 'c') == 1
+    assert study.run_all(runs, args, DET, 't', 'c') == 1
     assert sorted(called) == sorted([runs[1].id, runs[2].id])
     out = capsys.readouterr().out
     assert '1 finished before, 2 to do' in out
@@ -161,8 +203,8 @@ def test_report_tables_from_results(tmp_path):
     results['teacher'] = dict(id='teacher', metrics=dict(
         test={'coco/bbox_mAP': 0.40, 'coco/bbox_mAP_50': 0.6,
               'coco/bbox_mAP_75': 0.4}), val_curve=[])
-    student, lf = study.VARIANTS['student'], study.VARIANTS['wkd-lf']
-    kd = study.VARIANTS['kd']
+    student, lf = VARIANTS['student'], VARIANTS['wkd-lf']
+    kd = VARIANTS['kd']
     kd_value = study.config_value(kd.config, kd.knob)
     for seed, (s, w, k) in enumerate([(0.20, 0.31, 0.24), (0.22, 0.33, 0.26),
                                       (0.24, 0.35, 0.22)]):
@@ -170,13 +212,13 @@ def test_report_tables_from_results(tmp_path):
                                       (kd, kd_value, k)):
             run = study.Run(variant, seed, value)
             results[run.id] = _result(run, score, score)
-    table, summary = report.main_table(results)
+    table, summary = report.main_table(DET, results)
     row = [line for line in table.splitlines()
            if line.startswith('| WKD-L + WKD-F (RoI) |')][0]
     # mean 33.0, sample std 2.0; gap closed (0.33 - 0.22) / (0.40 - 0.22)
     assert '| 3 | 33.0 ± 2.0 |' in row and '61 % ± 11' in row
     assert '37.49 / 57.76 / 40.39' in row and '| 48 % |' in row
-    lines = report.targets(summary)
+    lines = report.targets(DET, summary)
     assert any('Teacher above every distilled student on test: yes' in x
                for x in lines)
     assert any('closes at least 50 % of the gap: yes (61 %' in x
@@ -191,9 +233,10 @@ def test_report_writes_section_between_markers(tmp_path):
                       f'{report.END}\n\nafter\n')
     results = tmp_path / 'results'
     results.mkdir()
-    kd = study.VARIANTS['kd']
+    kd = VARIANTS['kd']
     _write(str(results), _result(study.Run(kd, 0, kd.sweep[1]), 0.25, 0.3))
-    report.main(['--results', str(results), '--readme', str(readme),
+    report.main(['--task', 'det', '--results', str(results), '--readme',
+                 str(readme),
                  '--fig-dir', str(tmp_path / 'figs')])
     text = readme.read_text()
     assert text.startswith('# Title\n\nintro\n\n')

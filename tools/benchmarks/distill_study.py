@@ -1,23 +1,25 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The toy detection distillation study: a sweep on val, 3 seeds on test.
+"""The toy distillation studies: a weight sweep on val, 3 seeds on test.
 
-One command trains and evaluates every toy detection variant from the same
+One command trains and evaluates every toy variant of a task from the same
 converged teacher and cost matrix::
 
-    python tools/benchmarks/distill_study.py            # everything
+    python tools/benchmarks/distill_study.py                 # detection
+    python tools/benchmarks/distill_study.py --task cls      # classification
     python tools/benchmarks/distill_study.py --stage sweep
     python tools/benchmarks/distill_study.py --stage seeds --jobs 2
-    python tools/benchmarks/distill_study.py --list      # what is left
+    python tools/benchmarks/distill_study.py --list          # what is left
 
 Stages, in order (``--stage all`` runs them in turn):
 
-* ``teacher``: trains the 3x toy teacher
-  (``faster-rcnn_r50-w32_fpn_3x_toy-digits.py``), evaluates its checkpoints
-  every 300 iterations on val (where the curve flattens) and the final one on
-  val and test, and builds the WKD-L cost matrix from it
+* ``teacher``: trains the task's converged teacher
+  (``configs/toy_digits/faster-rcnn_r50-w32_fpn_3x_toy-digits.py``,
+  ``configs/toy_digits_cls/resnet18-w16_90e_toy-digits-cls.py``), evaluates
+  each of its regular checkpoints on val (where the curve flattens) and the
+  final one on val and test, and builds the WKD-L cost matrix from it
   (``tools/build_cost_matrix.py``).
 * ``sweep``: seed 0, each variant's loss weight at three values, 4x apart
-  around the config's value (:data:`VARIANTS`). Chosen on **val**.
+  around the config's earlier value (:data:`TASKS`). Chosen on **val**.
 * ``seeds``: seeds 0, 1, 2 of the student alone and every variant at the
   weight in its config. Reported on **test**. The stage refuses to start
   while a config's weight is not the one its sweep picked on val (put the
@@ -29,10 +31,9 @@ on test, and writes one small JSON file to ``--results`` (metrics, the
 training curve read from the run's log, the options, times). Finished runs
 are skipped, so the study can be stopped and resumed, across sessions; the
 result files are meant to be committed. ``tools/benchmarks/study_report.py``
-turns them into the tables and figures of ``configs/toy_digits/README.md``.
-A run's sweep point and its seed-0 study run are the same training (same
-config, weight and seed), so it is trained once and evaluated on both
-splits; only val picks weights.
+turns them into the tables and figures of the READMEs. A sweep point and
+the seed-0 study run at the same weight are one training (same config,
+weight and seed), evaluated on both splits; only val picks weights.
 """
 import argparse
 import json
@@ -46,14 +47,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG_DIR = osp.join('configs', 'toy_digits')
-DATA_ROOT = 'data/toy_digits/det/'
-PAIR = 'faster-rcnn_r50-w32-to-r18-w16_fpn_{}_toy-digits.py'
-TEACHER_CONFIG = osp.join(CONFIG_DIR,
-                          'faster-rcnn_r50-w32_fpn_3x_toy-digits.py')
-STUDENT_CONFIG = osp.join(CONFIG_DIR, 'faster-rcnn_r18-w16_fpn_toy-digits.py')
-#: Iterations between the teacher checkpoints evaluated for its val curve.
-TEACHER_CURVE_STEP = 300
 SEEDS = (0, 1, 2)
 #: The loss-weight grids: 4x apart, the middle one the config's value
 #: before the sweep.
@@ -61,7 +54,7 @@ GRID = (0.25, 1.0, 4.0)
 
 
 class Variant:
-    """One toy detection variant of the study.
+    """One variant of a study: the student alone or a distillation config.
 
     Args:
         name (str): Short name, used in run ids and tables.
@@ -93,11 +86,43 @@ class Variant:
 
     @property
     def distills(self) -> bool:
-        return self.config != STUDENT_CONFIG
+        return self.name != 'student'
 
 
-def _pair(kind: str) -> str:
-    return osp.join(CONFIG_DIR, PAIR.format(kind))
+class Task:
+    """What differs between the detection and the classification study.
+
+    Args:
+        name (str): ``'det'`` or ``'cls'``.
+        teacher_config (str): The converged teacher's config.
+        variants (Sequence[Variant]): The student alone first, then the
+            distillation variants, in table order.
+        metric (str): The metric that picks weights (higher is better).
+        prefixes (Sequence[str]): Metric-name prefixes kept in results.
+        split_options (Callable): Split name -> ``--cfg-options`` that point
+            the test loop at that split.
+    """
+
+    def __init__(self, name: str, teacher_config: str,
+                 variants: Sequence[Variant], metric: str,
+                 prefixes: Sequence[str],
+                 split_options: Callable[[str], List[str]]) -> None:
+        self.name = name
+        self.teacher_config = teacher_config
+        self.variants: Dict[str, Variant] = {v.name: v for v in variants}
+        self.metric = metric
+        self.prefixes = tuple(prefixes)
+        self.split_options = split_options
+
+    @property
+    def student_config(self) -> str:
+        return self.variants['student'].config
+
+    @property
+    def results(self) -> str:
+        """Default folder of the result files (committed)."""
+        return osp.join('tools', 'benchmarks', 'results',
+                        f'toy_{self.name}_study')
 
 
 def _grid(center: float) -> Tuple[float, ...]:
@@ -105,32 +130,83 @@ def _grid(center: float) -> Tuple[float, ...]:
 
 
 _W = 'model.distill_losses.{}.loss_weight'
-#: Every toy detection variant with a config, in table order.
-VARIANTS: Dict[str, Variant] = {
-    v.name: v
-    for v in (
-        Variant('student', STUDENT_CONFIG, 'student alone'),
-        Variant('kd', _pair('kd'), 'KD (RoI logits)', _W.format('loss_kd'),
-                _grid(1.0)),
-        Variant('dkd', _pair('dkd'), 'DKD (RoI logits)',
-                _W.format('loss_dkd'), _grid(1.0)),
-        Variant('wkd-l', _pair('wkd-l'), 'WKD-L (RoI logits)',
-                'model.distill_losses.loss_wkd_l.wd_weight', _grid(10.0)),
-        Variant('fitnet', _pair('fitnet'), 'FitNet (FPN)',
-                _W.format('loss_fitnet'), _grid(1.0)),
-        Variant('wkd-f-roi', _pair('wkd-f'), 'WKD-F (RoI features)',
-                _W.format('loss_wkd_f'), _grid(0.02)),
-        Variant('wkd-f-fpn', _pair('wkd-f-fpn'), 'WKD-F (FPN)',
-                _W.format('loss_wkd_f'), _grid(0.01)),
-        Variant('wkd-lf', _pair('wkd-lf'), 'WKD-L + WKD-F (RoI)',
-                uses=('wkd-l', 'wkd-f-roi')),
-        Variant('wkd-lf-bbox', _pair('wkd-lf-bbox'),
-                'WKD-L + WKD-F + box KD', uses=('wkd-l', 'wkd-f-roi')),
-        # Issue 13's cheaper option: WKD-F on the foreground RoIs only.
-        Variant('wkd-f-roi-fg', _pair('wkd-f'), 'WKD-F (RoI, fg RoIs only)',
-                uses=('wkd-f-roi', ),
-                options=('model.distill_inputs.loss_wkd_f.rois=fg', )),
-    )
+_WD = 'model.distill_losses.loss_wkd_l.wd_weight'
+DET_DIR = osp.join('configs', 'toy_digits')
+DET_DATA = 'data/toy_digits/det/'
+
+
+def _det(kind: str) -> str:
+    return osp.join(DET_DIR,
+                    f'faster-rcnn_r50-w32-to-r18-w16_fpn_{kind}_toy-digits.py')
+
+
+def det_split_options(split: str) -> List[str]:
+    """``--cfg-options`` that point a toy detection test loop at ``split``."""
+    return [
+        f'test_dataloader.dataset.ann_file=annotations/instances_{split}.json',
+        f'test_dataloader.dataset.data_prefix.img=images/{split}/',
+        f'test_evaluator.ann_file={DET_DATA}annotations/'
+        f'instances_{split}.json',
+    ]
+
+
+def cls_split_options(split: str) -> List[str]:
+    """``--cfg-options`` that point a toy classification test loop at
+    ``split``."""
+    return [f'test_dataloader.dataset.data_prefix={split}']
+
+
+CLS_DIR = osp.join('configs', 'toy_digits_cls')
+
+
+def _cls(kind: str) -> str:
+    return osp.join(CLS_DIR, f'{kind}_r18-w16-to-r18-w8_toy-digits-cls.py')
+
+
+TASKS: Dict[str, Task] = {
+    'det': Task(
+        'det', osp.join(DET_DIR, 'faster-rcnn_r50-w32_fpn_3x_toy-digits.py'),
+        [
+            Variant('student',
+                    osp.join(DET_DIR, 'faster-rcnn_r18-w16_fpn_toy-digits.py'),
+                    'student alone'),
+            Variant('kd', _det('kd'), 'KD (RoI logits)',
+                    _W.format('loss_kd'), _grid(1.0)),
+            Variant('dkd', _det('dkd'), 'DKD (RoI logits)',
+                    _W.format('loss_dkd'), _grid(1.0)),
+            Variant('wkd-l', _det('wkd-l'), 'WKD-L (RoI logits)', _WD,
+                    _grid(10.0)),
+            Variant('fitnet', _det('fitnet'), 'FitNet (FPN)',
+                    _W.format('loss_fitnet'), _grid(1.0)),
+            Variant('wkd-f-roi', _det('wkd-f'), 'WKD-F (RoI features)',
+                    _W.format('loss_wkd_f'), _grid(0.02)),
+            Variant('wkd-f-fpn', _det('wkd-f-fpn'), 'WKD-F (FPN)',
+                    _W.format('loss_wkd_f'), _grid(0.01)),
+            Variant('wkd-lf', _det('wkd-lf'), 'WKD-L + WKD-F (RoI)',
+                    uses=('wkd-l', 'wkd-f-roi')),
+            Variant('wkd-lf-bbox', _det('wkd-lf-bbox'),
+                    'WKD-L + WKD-F + box KD', uses=('wkd-l', 'wkd-f-roi')),
+            # The overhead issue's cheaper option: the foreground RoIs only.
+            Variant('wkd-f-roi-fg', _det('wkd-f'),
+                    'WKD-F (RoI, fg RoIs only)', uses=('wkd-f-roi', ),
+                    options=('model.distill_inputs.loss_wkd_f.rois=fg', )),
+        ], 'coco/bbox_mAP', ('coco/', ), det_split_options),
+    'cls': Task(
+        'cls', osp.join(CLS_DIR, 'resnet18-w16_90e_toy-digits-cls.py'), [
+            Variant('student',
+                    osp.join(CLS_DIR, 'resnet18-w8_toy-digits-cls.py'),
+                    'student alone'),
+            Variant('kd', _cls('kd'), 'KD', _W.format('loss_kd'),
+                    _grid(0.9)),
+            Variant('dkd', _cls('dkd'), 'DKD', _W.format('loss_dkd'),
+                    _grid(1.0)),
+            Variant('wkd-l', _cls('wkd-l'), 'WKD-L', _WD, _grid(30.0)),
+            Variant('wkd-f', _cls('wkd-f'), 'WKD-F', _W.format('loss_wkd_f'),
+                    _grid(0.05)),
+            Variant('wkd-lf', _cls('wkd-lf'), 'WKD-L + WKD-F',
+                    uses=('wkd-l', 'wkd-f')),
+        ], 'accuracy/top1', ('accuracy/', 'calibration/'),
+        cls_split_options),
 }
 
 
@@ -166,9 +242,7 @@ class Run:
             opts.append(f'{self.variant.knob}={self.value!r}')
         if self.variant.distills:
             opts.append(f'model.teacher_ckpt={teacher_ckpt}')
-            hook = cost_hook_index(self.variant.config)
-            if hook is not None:
-                opts.append(f'custom_hooks.{hook}.cost_file={cost_file}')
+            opts += cost_options(self.variant.config, cost_file)
         return opts + list(self.variant.options)
 
 
@@ -177,13 +251,21 @@ def load_config(path: str):
     return Config.fromfile(osp.join(ROOT, path))
 
 
-def cost_hook_index(config: str) -> Optional[int]:
-    """Index of the config's ``mmkd.CostMatrixHook`` in ``custom_hooks``."""
-    hooks = load_config(config).get('custom_hooks', [])
-    for i, hook in enumerate(hooks):
+def cost_options(config: str, cost_file: str) -> List[str]:
+    """``--cfg-options`` that give a config the study's cost matrix.
+
+    Through its ``mmkd.CostMatrixHook`` (which then loads, not builds) if it
+    has one, else through each loss's ``cost_matrix`` argument.
+    """
+    cfg = load_config(config)
+    for i, hook in enumerate(cfg.get('custom_hooks', [])):
         if hook['type'] in ('mmkd.CostMatrixHook', 'CostMatrixHook'):
-            return i
-    return None
+            return [f'custom_hooks.{i}.cost_file={cost_file}']
+    losses = cfg.model.get('distill_losses') or {}
+    return [
+        f'model.distill_losses.{name}.cost_matrix={cost_file}'
+        for name, loss in losses.items() if 'cost_matrix' in loss
+    ]
 
 
 def config_value(config: str, key: str) -> float:
@@ -215,13 +297,13 @@ def write_json(path: str, data: dict) -> None:
 
 def sweep_choice(variant: Variant,
                  lookup: Callable[[str], Optional[dict]],
-                 metric: str = 'coco/bbox_mAP') -> Optional[float]:
+                 metric: str) -> Optional[float]:
     """The sweep value with the best val ``metric``; None if unfinished.
 
     Args:
         variant (Variant): A variant with a knob.
         lookup (Callable): Run id -> its result, or None if not finished.
-        metric (str): Defaults to 'coco/bbox_mAP'.
+        metric (str): The task's metric (higher is better).
     """
     best = None
     for value in variant.sweep:
@@ -234,7 +316,8 @@ def sweep_choice(variant: Variant,
     return best[1]
 
 
-def check_sweep(variants: Sequence[Variant], results: str) -> List[str]:
+def check_sweep(task: Task, variants: Sequence[Variant],
+                results: str) -> List[str]:
     """Where a config's weight is not the one its sweep chose on val.
 
     Returns:
@@ -243,9 +326,9 @@ def check_sweep(variants: Sequence[Variant], results: str) -> List[str]:
     problems = []
     for variant in variants:
         for name in ((variant.name, ) if variant.knob else variant.uses):
-            swept = VARIANTS[name]
-            chosen = sweep_choice(swept,
-                                  lambda i: read_result(results, i))
+            swept = task.variants[name]
+            chosen = sweep_choice(swept, lambda i: read_result(results, i),
+                                  task.metric)
             if chosen is None:
                 problems.append(f'{name}: its sweep has not finished '
                                 f'(run --stage sweep)')
@@ -323,19 +406,9 @@ def train(config: str, work_dir: str, options: List[str],
     return ckpt, seconds
 
 
-def split_options(split: str) -> List[str]:
-    """``--cfg-options`` that point the test loop at ``split``."""
-    return [
-        f'test_dataloader.dataset.ann_file=annotations/instances_{split}.json',
-        f'test_dataloader.dataset.data_prefix.img=images/{split}/',
-        f'test_evaluator.ann_file={DATA_ROOT}annotations/'
-        f'instances_{split}.json',
-    ]
-
-
-def evaluate(config: str, ckpt: str, work_dir: str, split: str,
+def evaluate(task: Task, config: str, ckpt: str, work_dir: str, split: str,
              options: List[str], threads: int) -> Dict[str, float]:
-    """COCO metrics of ``ckpt`` on ``split`` with ``tools/test.py``."""
+    """The task's metrics of ``ckpt`` on ``split`` with ``tools/test.py``."""
     out = osp.join(work_dir, f'{split}_metrics.json')
     if osp.exists(out) and osp.getmtime(out) > osp.getmtime(ckpt):
         with open(out) as f:
@@ -343,10 +416,13 @@ def evaluate(config: str, ckpt: str, work_dir: str, split: str,
     test_dir = osp.join(work_dir, f'test_{split}')
     run_cmd([
         sys.executable, 'tools/test.py', config, ckpt, '--work-dir',
-        test_dir, '--cfg-options', *options, *split_options(split)
+        test_dir, '--cfg-options', *options, *task.split_options(split)
     ], osp.join(work_dir, f'test_{split}_stdout.log'), threads)
     metrics = last_json_line(test_dir)
-    metrics = {k: v for k, v in metrics.items() if k.startswith('coco/')}
+    metrics = {
+        k: v
+        for k, v in metrics.items() if k.startswith(task.prefixes)
+    }
     write_json(out, metrics)
     return metrics
 
@@ -365,7 +441,8 @@ def last_json_line(log_root: str) -> dict:
 def training_curve(work_dir: str) -> List[dict]:
     """The logged losses of a training run (every ``logger.interval``).
 
-    Keeps ``iter``, ``lr``, ``loss``, the student's losses (``loss*`` or
+    Keeps ``iter`` (``step`` and ``epoch`` where logged), ``lr``, ``loss``,
+    the student's losses (``loss*`` or
     ``student.loss*``), the distillation terms (``distill.loss*``) and
     ``distill_weight_scale``, rounded to 5 significant digits.
     """
@@ -378,7 +455,7 @@ def training_curve(work_dir: str) -> List[dict]:
             rec = json.loads(line)
             if 'iter' not in rec or 'loss' not in rec:
                 continue
-            keep = {'iter': rec['iter']}
+            keep = {k: rec[k] for k in ('iter', 'step', 'epoch') if k in rec}
             for key, value in rec.items():
                 short = key.split('.', 1)[-1]
                 if key in ('lr', 'distill_weight_scale') or \
@@ -397,8 +474,8 @@ def git_commit() -> str:
         return 'unknown'
 
 
-def do_run(run: Run, args: argparse.Namespace, teacher_ckpt: str,
-           cost_file: str) -> dict:
+def do_run(run: Run, args: argparse.Namespace, task: Task,
+           teacher_ckpt: str, cost_file: str) -> dict:
     """Train, evaluate on val and test, and write the run's result file."""
     work_dir = osp.join(args.work_dir, run.id)
     options = run.options(teacher_ckpt, cost_file)
@@ -406,7 +483,8 @@ def do_run(run: Run, args: argparse.Namespace, teacher_ckpt: str,
     ckpt, train_seconds = train(config, work_dir, options, args.threads)
     start = time.time()
     metrics = {
-        split: evaluate(config, ckpt, work_dir, split, options, args.threads)
+        split: evaluate(task, config, ckpt, work_dir, split, options,
+                        args.threads)
         for split in ('val', 'test')
     }
     result = dict(
@@ -422,25 +500,40 @@ def do_run(run: Run, args: argparse.Namespace, teacher_ckpt: str,
 
 
 # ----------------------------------------------------------------- teacher
-def prepare_teacher(args: argparse.Namespace) -> Tuple[str, str]:
-    """Train/evaluate the 3x teacher and build its cost matrix (cached).
+def teacher_checkpoints(config: str) -> List[Tuple[int, str]]:
+    """The teacher's regular checkpoints: ``(iteration or epoch, name)``."""
+    cfg = load_config(config)
+    interval = int(cfg.default_hooks.checkpoint.interval)
+    if 'max_iters' in cfg.train_cfg:
+        last, unit = int(cfg.train_cfg.max_iters), 'iter'
+    else:
+        last, unit = int(cfg.train_cfg.max_epochs), 'epoch'
+    return [(k, f'{unit}_{k}.pth')
+            for k in range(interval, last + 1, interval)]
+
+
+def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
+    """Train/evaluate the converged teacher and build its cost matrix.
+
+    Every step is cached. The teacher's val metric at each of its regular
+    checkpoints goes into ``teacher.json`` (where its curve flattens).
 
     Returns:
         tuple[str, str]: The teacher checkpoint and the cost matrix file.
     """
-    work_dir = osp.join(args.work_dir, 'teacher_3x')
-    cost_file = osp.join(args.work_dir, 'cost_matrix',
-                         'faster-rcnn_r50-w32_3x_toy-digits_cka-k1.pth')
+    config = task.teacher_config
+    work_dir = osp.join(args.work_dir, 'teacher')
+    stem = osp.splitext(osp.basename(config))[0]
+    cost_file = osp.join(args.work_dir, 'cost_matrix', f'{stem}_cka-k1.pth')
     out = osp.join(args.results, 'teacher.json')
     threads = args.jobs * args.threads  # the teacher runs alone
-    print('[teacher] training the 3x teacher (cached when done) ...',
-          flush=True)
-    ckpt, seconds = train(TEACHER_CONFIG, work_dir, [], threads)
+    print(f'[teacher] training {config} (cached when done) ...', flush=True)
+    ckpt, seconds = train(config, work_dir, [], threads)
     if not osp.exists(cost_file) or \
             osp.getmtime(cost_file) < osp.getmtime(ckpt):
         print('[teacher] building the cost matrix ...', flush=True)
         run_cmd([
-            sys.executable, 'tools/build_cost_matrix.py', TEACHER_CONFIG,
+            sys.executable, 'tools/build_cost_matrix.py', config,
             cost_file, '--checkpoint', ckpt, '--kappa', '1.0',
             '--num-per-class', '100'
         ], osp.join(osp.dirname(cost_file), 'build_stdout.log'), threads)
@@ -448,22 +541,21 @@ def prepare_teacher(args: argparse.Namespace) -> Tuple[str, str]:
         return ckpt, cost_file
     print('[teacher] evaluating its checkpoints on val ...', flush=True)
     val_curve = []
-    max_iters = int(load_config(TEACHER_CONFIG).train_cfg.max_iters)
-    for it in range(TEACHER_CURVE_STEP, max_iters + 1, TEACHER_CURVE_STEP):
-        point = osp.join(work_dir, f'iter_{it}.pth')
-        m = evaluate(TEACHER_CONFIG, point, osp.join(work_dir, f'at_{it}'),
-                     'val', [], threads)
-        val_curve.append(dict(iter=it, **m))
-        print(f'  iter {it}: val mAP {m["coco/bbox_mAP"]:.3f}', flush=True)
+    for step, name in teacher_checkpoints(config):
+        m = evaluate(task, config, osp.join(work_dir, name),
+                     osp.join(work_dir, f'at_{step}'), 'val', [], threads)
+        val_curve.append(dict(step=step, **m))
+        print(f'  {name}: val {task.metric} {m[task.metric]:.3f}',
+              flush=True)
     metrics = {
-        split: evaluate(TEACHER_CONFIG, ckpt, work_dir, split, [], threads)
+        split: evaluate(task, config, ckpt, work_dir, split, [], threads)
         for split in ('val', 'test')
     }
     import torch
     from mmkd.apis.cost_matrix import load_cost_matrix_and_record
     matrix, record = load_cost_matrix_and_record(cost_file)
     write_json(out, dict(
-        id='teacher', config=TEACHER_CONFIG, metrics=metrics,
+        id='teacher', config=config, metrics=metrics,
         val_curve=val_curve, curve=training_curve(work_dir),
         train_seconds=round(seconds), threads=threads,
         cost_matrix=torch.as_tensor(matrix).double().tolist(),
@@ -486,7 +578,8 @@ def roi_example(args: argparse.Namespace, teacher_ckpt: str,
     ``study_report.py``; nothing if that run has not finished.
     """
     out = osp.join(args.results, 'roi_example.json')
-    variant = VARIANTS['wkd-l']
+    task = TASKS['det']
+    variant = task.variants['wkd-l']
     run = Run(variant, 0, config_value(variant.config, variant.knob))
     student_ckpt = osp.join(args.work_dir, run.id, 'student_final.pth')
     if osp.exists(out) or not osp.exists(student_ckpt):
@@ -506,12 +599,14 @@ def roi_example(args: argparse.Namespace, teacher_ckpt: str,
     tau = float(loss_cfg.temperature)
     cost, record = load_cost_matrix_and_record(cost_file)
     models = {}
-    for role, config, ckpt in (('student', STUDENT_CONFIG, student_ckpt),
-                               ('teacher', TEACHER_CONFIG, teacher_ckpt)):
+    for role, config, ckpt in (('student', task.student_config,
+                                student_ckpt),
+                               ('teacher', task.teacher_config,
+                                teacher_ckpt)):
         model = MODELS.build(load_config(config).model)
         load_checkpoint(model, ckpt, map_location='cpu', logger='silent')
         models[role] = model.eval()
-    cfg = load_config(STUDENT_CONFIG)
+    cfg = load_config(task.student_config)
     loader_cfg = cfg.test_dataloader
     loader_cfg.dataset.ann_file = 'annotations/instances_val.json'
     loader_cfg.dataset.data_prefix = dict(img='images/val/')
@@ -567,8 +662,8 @@ def _fmt(seconds: float) -> str:
     return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
 
 
-def run_all(runs: List[Run], args: argparse.Namespace, teacher_ckpt: str,
-            cost_file: str) -> int:
+def run_all(runs: List[Run], args: argparse.Namespace, task: Task,
+            teacher_ckpt: str, cost_file: str) -> int:
     """Run what is not finished, ``args.jobs`` at a time, with progress.
 
     Returns:
@@ -589,7 +684,7 @@ def run_all(runs: List[Run], args: argparse.Namespace, teacher_ckpt: str,
         with lock:
             running[run.id] = time.time()
         try:
-            return do_run(run, args, teacher_ckpt, cost_file)
+            return do_run(run, args, task, teacher_ckpt, cost_file)
         finally:
             with lock:
                 durations.append(time.time() - running.pop(run.id))
@@ -600,8 +695,8 @@ def run_all(runs: List[Run], args: argparse.Namespace, teacher_ckpt: str,
             run = futures[fut]
             try:
                 res = fut.result()
-                what = (f'val {res["metrics"]["val"]["coco/bbox_mAP"]:.3f} '
-                        f'test {res["metrics"]["test"]["coco/bbox_mAP"]:.3f}')
+                what = (f'val {res["metrics"]["val"][task.metric]:.3f} '
+                        f'test {res["metrics"]["test"][task.metric]:.3f}')
             except Exception as e:  # report, keep the other runs going
                 failed += 1
                 what = f'FAILED: {e}'
@@ -618,22 +713,25 @@ def run_all(runs: List[Run], args: argparse.Namespace, teacher_ckpt: str,
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Toy detection distillation study (sweep on val, '
-        '3 seeds on test)')
+        description='Toy distillation study (sweep on val, 3 seeds on test)')
+    parser.add_argument('--task', default='det', choices=list(TASKS),
+                        help='detection (default) or classification toy')
     parser.add_argument('--stage', default='all',
                         choices=['all', 'teacher', 'sweep', 'seeds'])
-    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS),
-                        help='only these variants (default: all)')
+    parser.add_argument('--variants', nargs='+',
+                        help='only these variants (default: all of the '
+                        'task)')
     parser.add_argument('--seeds', nargs='+', type=int, default=list(SEEDS))
     parser.add_argument('--jobs', type=int, default=2,
                         help='runs side by side')
     parser.add_argument('--threads', type=int, default=1,
                         help='CPU threads of each run')
-    parser.add_argument('--work-dir', default='work_dirs/study')
+    parser.add_argument('--work-dir',
+                        help='default: work_dirs/study_<task>')
     parser.add_argument(
         '--results',
-        default=osp.join('tools', 'benchmarks', 'results', 'toy_det_study'),
-        help='where the per-run result files go (committed)')
+        help='where the per-run result files go (committed); default: '
+        'tools/benchmarks/results/toy_<task>_study')
     parser.add_argument('--ignore-sweep', action='store_true',
                         help='run the seeds even where a config weight is '
                         'not the sweep\'s choice')
@@ -642,14 +740,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 1:
         parser.error('--jobs and --threads must be at least 1')
-    args.work_dir = osp.join(ROOT, args.work_dir)
-    args.results = osp.join(ROOT, args.results)
+    task = TASKS[args.task]
+    unknown = sorted(set(args.variants or ()) - set(task.variants))
+    if unknown:
+        parser.error(f'unknown variants {unknown} for --task {task.name}; '
+                     f'choose from {list(task.variants)}')
+    args.work_dir = osp.join(ROOT, args.work_dir
+                             or osp.join('work_dirs', f'study_{task.name}'))
+    args.results = osp.join(ROOT, args.results or task.results)
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    variants = [VARIANTS[n] for n in (args.variants or VARIANTS)]
+    task = TASKS[args.task]
+    variants = [task.variants[n] for n in (args.variants or task.variants)]
     stages = (['teacher', 'sweep', 'seeds']
               if args.stage == 'all' else [args.stage])
     if args.list:
@@ -661,22 +766,24 @@ def main(argv=None) -> int:
                 mark = 'done' if read_result(args.results, r.id) else 'todo'
                 print(f'{mark}  {r.id}')
         return 0
-    teacher_ckpt, cost_file = prepare_teacher(args)
+    teacher_ckpt, cost_file = prepare_teacher(args, task)
     failed = 0
     if 'sweep' in stages:
-        failed += run_all(sweep_runs(variants), args, teacher_ckpt,
+        failed += run_all(sweep_runs(variants), args, task, teacher_ckpt,
                           cost_file)
     if 'seeds' in stages:
-        problems = check_sweep([v for v in variants if v.knob or v.uses],
+        problems = check_sweep(task,
+                               [v for v in variants if v.knob or v.uses],
                                args.results)
         if problems and not args.ignore_sweep:
             print('the seeds stage needs the sweep\'s choices in the '
                   'configs:\n  ' + '\n  '.join(problems) +
                   '\n(or pass --ignore-sweep)', file=sys.stderr)
             return 2
-        failed += run_all(seed_runs(variants, args.seeds), args,
+        failed += run_all(seed_runs(variants, args.seeds), args, task,
                           teacher_ckpt, cost_file)
-        roi_example(args, teacher_ckpt, cost_file)
+        if task.name == 'det':
+            roi_example(args, teacher_ckpt, cost_file)
     if failed:
         print(f'{failed} run(s) failed; their logs are named above',
               file=sys.stderr)

@@ -1,14 +1,16 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Tables and figures of the toy detection study, from its result files.
+"""Tables and figures of the toy distillation studies, from their results.
 
-    python tools/benchmarks/study_report.py
+    python tools/benchmarks/study_report.py               # both tasks
+    python tools/benchmarks/study_report.py --task det
 
-reads ``tools/benchmarks/results/toy_det_study/*.json`` (written and
+reads ``tools/benchmarks/results/toy_<task>_study/*.json`` (written and
 committed by ``tools/benchmarks/distill_study.py``; nothing is retrained),
-rewrites the part of ``configs/toy_digits/README.md`` between
-``<!-- study:begin -->`` and ``<!-- study:end -->`` and the PNGs in
-``configs/toy_digits/figures/``. Missing runs leave gaps ("-") and are
-counted, so the report can be made while the study is under way.
+rewrites the part of the task's README (``configs/toy_digits/README.md``,
+``configs/toy_digits_cls/README.md``) between ``<!-- study:begin -->`` and
+``<!-- study:end -->`` and the PNGs in its ``figures/`` folder. Missing runs
+leave gaps ("-") and are counted, so the report can be made while the study
+is under way.
 """
 import argparse
 import glob
@@ -20,23 +22,71 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from distill_study import (ROOT, SEEDS, VARIANTS, Run,  # noqa: E402
+from distill_study import (ROOT, SEEDS, TASKS, Run, Task,  # noqa: E402
                            config_value, sweep_choice)
 
 BEGIN, END = '<!-- study:begin -->', '<!-- study:end -->'
-METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75')
-#: The paper's COCO val2017 rows, R101 -> R18 (mAP, AP50, AP75), from
-#: ``methods.md`` (the slides); labelled as published in the table.
-PUBLISHED = {
-    'teacher': (42.04, 62.48, 45.88),
-    'student': (33.26, 53.61, 35.26),
-    'kd': (33.97, 54.66, 36.62),
-    'dkd': (35.05, 56.60, 37.54),
-    'wkd-l': (35.24, 56.73, 37.91),
-    'fitnet': (34.13, 54.16, 36.71),
-    'wkd-f-roi': (37.21, 57.32, 40.15),
-    'wkd-lf': (37.49, 57.76, 40.39),
-    'wkd-lf-bbox': (37.79, 57.95, 41.08),
+
+
+class Spec:
+    """How a task's results are shown.
+
+    Args:
+        columns (Sequence[tuple]): ``(metric key, header, scale)``; the first
+            is the headline metric (higher is better).
+        published (dict): Variant -> the paper's numbers for the same
+            columns (None where the paper has none), from ``methods.md``.
+        published_what (str): Which published setting those are.
+        comparisons (Sequence[tuple]): ``(a, b)``: is ``a`` above ``b``?
+        readme (str): The README with the study section.
+    """
+
+    def __init__(self, columns, published, published_what, comparisons,
+                 readme):
+        self.columns = columns
+        self.published = published
+        self.published_what = published_what
+        self.comparisons = comparisons
+        self.readme = readme
+
+    @property
+    def metric(self) -> str:
+        return self.columns[0][0]
+
+
+SPECS = {
+    # The paper's COCO val2017 rows, R101 -> R18 (mAP, AP50, AP75).
+    'det': Spec(
+        (('coco/bbox_mAP', 'mAP', 100), ('coco/bbox_mAP_50', 'AP50', 100),
+         ('coco/bbox_mAP_75', 'AP75', 100)),
+        {
+            'teacher': (42.04, 62.48, 45.88),
+            'student': (33.26, 53.61, 35.26),
+            'kd': (33.97, 54.66, 36.62),
+            'dkd': (35.05, 56.60, 37.54),
+            'wkd-l': (35.24, 56.73, 37.91),
+            'fitnet': (34.13, 54.16, 36.71),
+            'wkd-f-roi': (37.21, 57.32, 40.15),
+            'wkd-lf': (37.49, 57.76, 40.39),
+            'wkd-lf-bbox': (37.79, 57.95, 41.08),
+        }, 'COCO val2017 R101 -> R18',
+        (('wkd-lf', 'kd'), ('wkd-lf', 'dkd'), ('wkd-l', 'kd'),
+         ('wkd-l', 'dkd'), ('wkd-f-roi', 'fitnet'), ('wkd-f-fpn', 'fitnet')),
+        osp.join('configs', 'toy_digits', 'README.md')),
+    # The paper's ImageNet top-1, R34 -> R18 (no ECE published).
+    'cls': Spec(
+        (('accuracy/top1', 'top-1 %', 1), ('calibration/ece', 'ECE %', 1)),
+        {
+            'teacher': (73.31, None),
+            'student': (69.75, None),
+            'kd': (71.03, None),
+            'wkd-l': (72.49, None),
+            'wkd-f': (72.50, None),
+            'wkd-lf': (72.76, None),
+        }, 'ImageNet R34 -> R18',
+        (('wkd-lf', 'kd'), ('wkd-lf', 'dkd'), ('wkd-l', 'kd'),
+         ('wkd-l', 'dkd')),
+        osp.join('configs', 'toy_digits_cls', 'README.md')),
 }
 
 
@@ -58,10 +108,10 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
     return mean, math.sqrt(sum((v - mean)**2 for v in values) / (n - 1))
 
 
-def study_runs(results: Dict[str, dict]) -> Dict[str, List[dict]]:
+def study_runs(task: Task, results: Dict[str, dict]) -> Dict[str, List[dict]]:
     """Per variant, its finished study runs (the config's weight), by seed."""
     table = {}
-    for name, variant in VARIANTS.items():
+    for name, variant in task.variants.items():
         value = (config_value(variant.config, variant.knob)
                  if variant.knob else None)
         table[name] = [
@@ -71,93 +121,114 @@ def study_runs(results: Dict[str, dict]) -> Dict[str, List[dict]]:
     return table
 
 
-def _cell(values: Sequence[float], scale: float = 100) -> str:
+def _cell(values: Sequence[float], scale: float) -> str:
     if not values:
         return '-'
     mean, std = mean_std([v * scale for v in values])
     return f'{mean:.1f} ± {std:.1f}' if len(values) > 1 else f'{mean:.1f}'
 
 
-def main_table(results: Dict[str, dict]) -> Tuple[str, dict]:
-    """Mean ± std over seeds on test, gap closed, and published rows."""
+def _published(numbers: Optional[Sequence[Optional[float]]]) -> str:
+    if not numbers:
+        return '-'
+    return ' / '.join('-' if v is None else f'{v:.2f}' for v in numbers)
+
+
+def main_table(task: Task, results: Dict[str, dict]) -> Tuple[str, dict]:
+    """Mean ± std over seeds on test, gap closed, and published rows.
+
+    Returns:
+        tuple[str, dict]: The markdown table, and per variant the headline
+        metric of each finished seed (``'teacher'``: the teacher's).
+    """
+    spec = SPECS[task.name]
+    key = spec.metric
     teacher = results.get('teacher')
-    runs = study_runs(results)
-    t_map = teacher['metrics']['test'][METRICS[0]] if teacher else None
+    runs = study_runs(task, results)
+    t_val = teacher['metrics']['test'][key] if teacher else None
     s_runs = runs['student']
-    s_map = (mean_std([r['metrics']['test'][METRICS[0]]
-                       for r in s_runs])[0] if s_runs else None)
-    pub_gap = PUBLISHED['teacher'][0] - PUBLISHED['student'][0]
+    s_val = (mean_std([r['metrics']['test'][key] for r in s_runs])[0]
+             if s_runs else None)
+    pub = spec.published
+    pub_gap = pub['teacher'][0] - pub['student'][0]
+    heads = ' | '.join(h for _, h, _ in spec.columns)
     lines = [
-        '| method | seeds | mAP | AP50 | AP75 | gap closed | '
-        'published mAP / AP50 / AP75 | published gap closed |',
-        '|---|---|---|---|---|---|---|---|'
+        f'| method | seeds | {heads} | gap closed | published '
+        f'{" / ".join(h for _, h, _ in spec.columns)} | published gap '
+        f'closed |', '|---|---|' + '---|' * len(spec.columns) + '---|---|---|'
     ]
     if teacher:
         m = teacher['metrics']['test']
-        pub = PUBLISHED['teacher']
-        lines.append(
-            f'| teacher (3x) | 1 | {100 * m[METRICS[0]]:.1f} | '
-            f'{100 * m[METRICS[1]]:.1f} | {100 * m[METRICS[2]]:.1f} | - | '
-            f'{pub[0]:.2f} / {pub[1]:.2f} / {pub[2]:.2f} | - |')
+        cells = ' | '.join(f'{scale * m[k]:.1f}' for k, _, scale in
+                           spec.columns)
+        lines.append(f'| teacher | 1 | {cells} | - | '
+                     f'{_published(pub["teacher"])} | - |')
     summary = {}
-    for name, variant in VARIANTS.items():
+    for name, variant in task.variants.items():
         rs = runs[name]
-        cells = [_cell([r['metrics']['test'][k] for r in rs])
-                 for k in METRICS]
+        cells = [_cell([r['metrics']['test'][k] for r in rs], scale)
+                 for k, _, scale in spec.columns]
         gap = '-'
-        if rs and t_map is not None and s_map is not None and \
-                name != 'student':
-            closed = [(r['metrics']['test'][METRICS[0]] - s_map) /
-                      (t_map - s_map) for r in rs]
+        if rs and t_val is not None and s_val is not None and \
+                variant.distills:
+            closed = [(r['metrics']['test'][key] - s_val) / (t_val - s_val)
+                      for r in rs]
             mean, std = mean_std([100 * c for c in closed])
             gap = f'{mean:.0f} % ± {std:.0f}'
-        pub = PUBLISHED.get(name)
-        pub_cells = (f'{pub[0]:.2f} / {pub[1]:.2f} / {pub[2]:.2f}'
-                     if pub else '-')
-        pub_gap_cell = (f'{100 * (pub[0] - PUBLISHED["student"][0]) / pub_gap:.0f} %'  # noqa: E501
-                        if pub and name != 'student' else '-')
+        mine = pub.get(name)
+        pub_closed = '-'
+        if mine and variant.distills:
+            pub_closed = f'{100 * (mine[0] - pub["student"][0]) / pub_gap:.0f} %'  # noqa: E501
         lines.append(f'| {variant.label} | {len(rs)} | ' + ' | '.join(cells) +
-                     f' | {gap} | {pub_cells} | {pub_gap_cell} |')
-        summary[name] = [r['metrics']['test'][METRICS[0]] for r in rs]
-    return '\n'.join(lines), dict(summary, teacher=t_map)
+                     f' | {gap} | {_published(mine)} | {pub_closed} |')
+        summary[name] = [r['metrics']['test'][key] for r in rs]
+    return '\n'.join(lines), dict(summary, teacher=t_val)
 
 
-def sweep_table(results: Dict[str, dict]) -> str:
-    """Val mAP (seed 0) per swept weight; bold: the config's value."""
-    lines = ['| method | weight | val mAP (seed 0) at each weight | chosen '
-             '(best on val) | in the config |', '|---|---|---|---|---|']
-    for name, variant in VARIANTS.items():
+def sweep_table(task: Task, results: Dict[str, dict]) -> str:
+    """The headline metric on val (seed 0) at each swept weight."""
+    spec = SPECS[task.name]
+    key, head, scale = spec.columns[0]
+    lines = [
+        f'| method | weight | val {head} (seed 0) at each weight | chosen '
+        f'(best on val) | in the config |', '|---|---|---|---|---|'
+    ]
+    for variant in task.variants.values():
         if not variant.knob:
             continue
         cells = []
         for value in variant.sweep:
             res = results.get(Run(variant, 0, value).id)
-            score = (f'{100 * res["metrics"]["val"][METRICS[0]]:.1f}'
+            score = (f'{scale * res["metrics"]["val"][key]:.1f}'
                      if res else '-')
             cells.append(f'{value:g}: {score}')
-        chosen = sweep_choice(variant, results.get)
+        chosen = sweep_choice(variant, results.get, key)
         have = config_value(variant.config, variant.knob)
+        loss, arg = variant.knob.split('.')[-2:]
         lines.append(
-            f'| {variant.label} | `{variant.knob.rsplit(".", 2)[-2]}.'
-            f'{variant.knob.rsplit(".", 1)[-1]}` | ' + ', '.join(cells) +
+            f'| {variant.label} | `{loss}.{arg}` | ' + ', '.join(cells) +
             f' | {"-" if chosen is None else f"{chosen:g}"} | {have:g} |')
     return '\n'.join(lines)
 
 
-def teacher_table(results: Dict[str, dict]) -> str:
+def teacher_table(task: Task, results: Dict[str, dict]) -> str:
+    """The teacher's val metric at each of its regular checkpoints."""
     teacher = results.get('teacher')
     if not teacher:
         return '(the teacher has not been trained yet)'
-    iters = ' | '.join(str(p['iter']) for p in teacher['val_curve'])
-    maps = ' | '.join(f'{100 * p[METRICS[0]]:.1f}'
-                      for p in teacher['val_curve'])
-    n = len(teacher['val_curve'])
-    return (f'| iteration | {iters} |\n|---|' + '---|' * n +
-            f'\n| val mAP | {maps} |')
+    key, head, scale = SPECS[task.name].columns[0]
+    curve = teacher['val_curve']
+    unit = 'iteration' if task.name == 'det' else 'epoch'
+    steps = ' | '.join(str(p['step']) for p in curve)
+    values = ' | '.join(f'{scale * p[key]:.1f}' for p in curve)
+    return (f'| {unit} | {steps} |\n|---|' + '---|' * len(curve) +
+            f'\n| val {head} | {values} |')
 
 
-def targets(summary: dict) -> List[str]:
-    """The issue's targets, each read off the seeds (yes / no / open)."""
+def targets(task: Task, summary: dict) -> List[str]:
+    """The issue's targets, each read off the seeds."""
+    spec = SPECS[task.name]
+    _, head, scale = spec.columns[0]
     out = []
     t = summary.get('teacher')
     distilled = [v for k, vs in summary.items()
@@ -165,22 +236,24 @@ def targets(summary: dict) -> List[str]:
     if t is not None and distilled:
         out.append(f'- Teacher above every distilled student on test: '
                    f'{"yes" if all(v < t for v in distilled) else "no"} '
-                   f'(teacher {100 * t:.1f}, best student run '
-                   f'{100 * max(distilled):.1f}).')
+                   f'(teacher {scale * t:.1f}, best student run '
+                   f'{scale * max(distilled):.1f}).')
 
     def ms(name):
         vs = summary.get(name) or []
         return mean_std(vs) if len(vs) == len(SEEDS) else None
 
     s, lf = ms('student'), ms('wkd-lf')
+    pub = spec.published
     if t is not None and s and lf:
         closed = (lf[0] - s[0]) / (t - s[0])
+        pub_closed = ((pub['wkd-lf'][0] - pub['student'][0]) /
+                      (pub['teacher'][0] - pub['student'][0]))
         out.append(f'- WKD-L+F closes at least 50 % of the gap: '
                    f'{"yes" if closed >= 0.5 else "no"} ({100 * closed:.0f}'
-                   f' %; the paper closes 48 % on COCO R101->R18).')
-    for a, b in (('wkd-lf', 'kd'), ('wkd-lf', 'dkd'), ('wkd-l', 'kd'),
-                 ('wkd-l', 'dkd'), ('wkd-f-roi', 'fitnet'),
-                 ('wkd-f-fpn', 'fitnet')):
+                   f' %; the paper closes {100 * pub_closed:.0f} % on '
+                   f'{spec.published_what}).')
+    for a, b in spec.comparisons:
         x, y = ms(a), ms(b)
         if not (x and y):
             continue
@@ -188,8 +261,9 @@ def targets(summary: dict) -> List[str]:
         noise = max(x[1], y[1])
         verdict = ('yes, by more than the seed std' if diff > noise else
                    'higher, within the seed std' if diff > 0 else 'no')
-        out.append(f'- {VARIANTS[a].label} > {VARIANTS[b].label}: {verdict}'
-                   f' ({100 * diff:+.1f} mAP, std {100 * noise:.1f}).')
+        out.append(f'- {task.variants[a].label} > {task.variants[b].label}:'
+                   f' {verdict} ({scale * diff:+.1f} {head}, std '
+                   f'{scale * noise:.1f}).')
     return out
 
 
@@ -201,26 +275,28 @@ def _plt():
     return plt
 
 
-def bar_chart(summary: dict, out: str) -> Optional[str]:
-    names = [n for n in VARIANTS if summary.get(n)]
+def bar_chart(task: Task, summary: dict, out: str) -> Optional[str]:
+    """The headline test metric per method, mean ± std over seeds."""
+    _, head, scale = SPECS[task.name].columns[0]
+    names = [n for n in task.variants if summary.get(n)]
     if not names:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    means = [100 * mean_std(summary[n])[0] for n in names]
-    stds = [100 * mean_std(summary[n])[1] for n in names]
+    means = [scale * mean_std(summary[n])[0] for n in names]
+    stds = [scale * mean_std(summary[n])[1] for n in names]
     ax.bar(range(len(names)), means, yerr=stds, capsize=3,
            color=['grey' if n == 'student' else
                   'tab:blue' if n.startswith('wkd') else 'tab:orange'
                   for n in names])
     if summary.get('teacher') is not None:
-        ax.axhline(100 * summary['teacher'], color='black', ls='--',
-                   label='teacher (3x)')
+        ax.axhline(scale * summary['teacher'], color='black', ls='--',
+                   label='teacher')
         ax.legend(loc='lower right')
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels([VARIANTS[n].label for n in names], rotation=30,
-                       ha='right', fontsize=8)
-    ax.set_ylabel('test mAP (mean ± std over seeds)')
+    ax.set_xticklabels([task.variants[n].label for n in names],
+                       rotation=30, ha='right', fontsize=8)
+    ax.set_ylabel(f'test {head} (mean ± std over seeds)')
     low = min(m - s for m, s in zip(means, stds))
     ax.set_ylim(max(0.0, low - 3), None)
     fig.tight_layout()
@@ -229,22 +305,26 @@ def bar_chart(summary: dict, out: str) -> Optional[str]:
     return out
 
 
-def curves(results: Dict[str, dict], out: str) -> Optional[str]:
+def _student_loss(point: dict) -> float:
+    """The student's own losses of one logged step (not the total)."""
+    return sum(v for k, v in point.items()
+               if k != 'loss' and not k.startswith('distill.') and
+               k.split('.', 1)[-1].startswith('loss'))
+
+
+def curves(task: Task, results: Dict[str, dict],
+           out: str) -> Optional[str]:
     """Student loss and each distillation term over training, seed 0."""
-    runs = study_runs(results)
+    runs = study_runs(task, results)
     chosen = {n: rs[0] for n, rs in runs.items() if rs and rs[0]['seed'] == 0}
     if not chosen:
         return None
     plt = _plt()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for name, res in chosen.items():
-        its = [p['iter'] for p in res['curve']]
-        student = [
-            sum(v for k, v in p.items()
-                if k.split('.', 1)[-1].startswith('loss') and
-                not k.startswith('distill.')) for p in res['curve']
-        ]
-        left.plot(its, student, label=VARIANTS[name].label)
+        its = [p.get('step', p['iter']) for p in res['curve']]
+        student = [_student_loss(p) for p in res['curve']]
+        left.plot(its, student, label=task.variants[name].label)
         keys = sorted({k for p in res['curve'] for k in p
                        if k.startswith('distill.loss')})
         for key in keys:
@@ -263,6 +343,7 @@ def curves(results: Dict[str, dict], out: str) -> Optional[str]:
 
 
 def cost_heatmap(results: Dict[str, dict], out: str) -> Optional[str]:
+    """The teacher's WKD-L cost matrix, scaled to its off-diagonal range."""
     teacher = results.get('teacher')
     if not teacher:
         return None
@@ -271,7 +352,7 @@ def cost_heatmap(results: Dict[str, dict], out: str) -> Optional[str]:
     plot_cost_matrix(
         torch.tensor(teacher['cost_matrix']), out,
         teacher['cost_matrix_classes'] or None,
-        title='toy teacher (3x): WKD-L cost matrix, CKA, kappa 1')
+        title='toy teacher: WKD-L cost matrix (CKA, kappa 1)')
     return out
 
 
@@ -309,36 +390,43 @@ def roi_figure(results: Dict[str, dict], out: str) -> Optional[str]:
 
 
 # -------------------------------------------------------------------- main
-def render(results: Dict[str, dict], fig_dir: str, readme_dir: str) -> str:
+def render(task: Task, results: Dict[str, dict], fig_dir: str,
+           readme_dir: str) -> str:
+    """The README section of one task (and its PNGs in ``fig_dir``)."""
+    spec = SPECS[task.name]
     os.makedirs(fig_dir, exist_ok=True)
-    table, summary = main_table(results)
+    table, summary = main_table(task, results)
 
     def fig(name: str) -> str:
         return osp.join(fig_dir, name)
 
     figs = [
-        ('mAP per method', bar_chart(summary, fig('study_map.png'))),
-        ('training curves', curves(results, fig('study_curves.png'))),
+        ('test metric per method', bar_chart(task, summary,
+                                             fig('study_bars.png'))),
+        ('training curves', curves(task, results, fig('study_curves.png'))),
         ('cost matrix', cost_heatmap(results, fig('cost_matrix.png'))),
         ('one RoI', roi_figure(results, fig('roi_plan.png'))),
     ]
-    expected = len(SEEDS) * len(VARIANTS) + sum(
-        len(v.sweep) - 1 for v in VARIANTS.values() if v.knob)
+    expected = len(SEEDS) * len(task.variants) + sum(
+        len(v.sweep) - 1 for v in task.variants.values() if v.knob)
     done = sum(1 for k in results if k not in ('teacher', 'roi_example'))
+    scale = ('COCO metrics x 100' if task.name == 'det' else
+             'top-1 and ECE in %')
     parts = [
         BEGIN,
         '<!-- written by tools/benchmarks/study_report.py; do not edit -->',
         f'Result files: {done} of {expected} runs finished.', '',
-        '**Teacher** (3x schedule), val mAP at each checkpoint:', '',
-        teacher_table(results), '', '**Loss weights** chosen on val '
+        '**Teacher**, val metric at each regular checkpoint:', '',
+        teacher_table(task, results), '', '**Loss weights** chosen on val '
         '(seed 0; 4x apart around the earlier value):', '',
-        sweep_table(results), '',
-        '**Test split**, mean ± std over the seeds (COCO metrics x 100); '
-        'gap closed = (method - student) / (teacher - student). The '
-        'published columns are the paper\'s COCO val2017 R101 -> R18 rows, '
-        'for orientation only (a different task and scale):', '', table, '',
+        sweep_table(task, results), '',
+        f'**Test split**, mean ± std over the seeds ({scale}); gap closed = '
+        f'(method - student) / (teacher - student) on the first metric. The '
+        f'published columns are the paper\'s {spec.published_what} numbers, '
+        f'for orientation only (another task and scale):', '', table, '',
         '**Targets**:', ''
-    ] + (targets(summary) or ['- (not enough finished runs yet)']) + ['']
+    ] + (targets(task, summary) or ['- (not enough finished runs yet)'])
+    parts.append('')
     for title, path in figs:
         if path:
             parts.append(f'![{title}]({osp.relpath(path, readme_dir)})')
@@ -346,24 +434,8 @@ def render(results: Dict[str, dict], fig_dir: str, readme_dir: str) -> str:
     return '\n'.join(parts)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        '--results',
-        default=osp.join('tools', 'benchmarks', 'results', 'toy_det_study'))
-    parser.add_argument(
-        '--readme', default=osp.join('configs', 'toy_digits', 'README.md'))
-    parser.add_argument(
-        '--fig-dir', default=osp.join('configs', 'toy_digits', 'figures'))
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    results = load_results(osp.join(ROOT, args.results))
-    readme = osp.join(ROOT, args.readme)
-    section = render(results, osp.join(ROOT, args.fig_dir),
-                     osp.dirname(readme))
+def write_section(readme: str, section: str) -> None:
+    """Replace the marked section of ``readme`` (or append it)."""
     text = open(readme).read() if osp.exists(readme) else ''
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
@@ -372,7 +444,33 @@ def main(argv=None) -> int:
         text = text.rstrip('\n') + ('\n\n' if text else '') + section + '\n'
     with open(readme, 'w') as f:
         f.write(text)
-    print(section)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--task', choices=list(TASKS),
+                        help='one task (default: both)')
+    parser.add_argument('--results', help='default: the task\'s folder')
+    parser.add_argument('--readme', help='default: the task\'s README')
+    parser.add_argument('--fig-dir',
+                        help='default: figures/ beside the README')
+    args = parser.parse_args(argv)
+    if not args.task and (args.results or args.readme or args.fig_dir):
+        parser.error('--results, --readme and --fig-dir need --task')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    for name in ([args.task] if args.task else list(TASKS)):
+        task = TASKS[name]
+        results = load_results(osp.join(ROOT, args.results or task.results))
+        readme = osp.join(ROOT, args.readme or SPECS[name].readme)
+        fig_dir = osp.join(
+            ROOT, args.fig_dir or osp.join(osp.dirname(readme), 'figures'))
+        section = render(task, results, fig_dir, osp.dirname(readme))
+        write_section(readme, section)
+        print(section)
     return 0
 
 
