@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Distillation losses: WKD-L, WKD-F, cost matrices, KL baselines, KDDM,
-BD-KD and the 1-D box-distribution Wasserstein loss."""
+BD-KD, the 1-D box-distribution Wasserstein loss and the categorical
+view of sigmoid class scores."""
 from .bdkd_loss import (BDKDStudentLoss, BDKDTeacherLoss, bdkd_student_loss,
                         bdkd_teacher_loss, entropy_gap_weights)
 from .box_wasserstein_loss import WassersteinBoxLoss, wasserstein_1d_loss
@@ -16,6 +17,8 @@ from .kddm_loss import (KDDMLoss, class_conditional, empirical_wasserstein,
                         fit_gaussian, fitted_gaussian_wasserstein,
                         gaussian_kl_divergence, joint_wasserstein,
                         kddm_distance, mmd_linear, mmd_rbf)
+from .sigmoid_categorical import (SIGMOID_CATEGORICAL_MODES,
+                                  sigmoid_to_categorical_logits)
 from .sinkhorn import sinkhorn, sinkhorn_cost
 from .utils import weight_reduce_loss
 from .wkd_feature_loss import (WKDFeatureLoss, grid_cell_bounds,
@@ -36,5 +39,6 @@ __all__ = [
     'fitted_gaussian_wasserstein', 'gaussian_kl_divergence', 'mmd_linear',
     'mmd_rbf', 'BDKDStudentLoss', 'BDKDTeacherLoss', 'bdkd_student_loss',
     'bdkd_teacher_loss', 'entropy_gap_weights', 'wasserstein_1d_loss',
-    'WassersteinBoxLoss'
+    'WassersteinBoxLoss', 'SIGMOID_CATEGORICAL_MODES',
+    'sigmoid_to_categorical_logits'
 ]

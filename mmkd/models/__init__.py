@@ -1,14 +1,16 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .backbones import MobileNetV1
 from .connectors import BottleneckProjector, ConvConnector, LinearConnector
-from .distillers import (BaseDistiller, ClassificationDistiller,
-                         DetectionDistiller, load_checkpoint_into,
+from .distillers import (BaseDetectorDistiller, BaseDistiller,
+                         ClassificationDistiller, DetectionDistiller,
+                         SingleStageDistiller, load_checkpoint_into,
                          strip_prefix, student_state_dict_from)
 from .online import BDKDOnlineDistiller
 
 __all__ = [
-    'BaseDistiller', 'BDKDOnlineDistiller', 'BottleneckProjector',
-    'ClassificationDistiller', 'ConvConnector', 'DetectionDistiller',
-    'LinearConnector', 'MobileNetV1',
-    'load_checkpoint_into', 'strip_prefix', 'student_state_dict_from'
+    'BaseDetectorDistiller', 'BaseDistiller', 'BDKDOnlineDistiller',
+    'BottleneckProjector', 'ClassificationDistiller', 'ConvConnector',
+    'DetectionDistiller', 'LinearConnector', 'MobileNetV1',
+    'SingleStageDistiller', 'load_checkpoint_into', 'strip_prefix',
+    'student_state_dict_from'
 ]

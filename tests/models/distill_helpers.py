@@ -150,3 +150,45 @@ class RecordingLossNoLabels(RecordingLoss):
 
     def forward(self, s, t):  # noqa: D102
         return super().forward(s, t)
+
+
+#: mmdet configs of the tiny single-stage detectors.
+SINGLE_STAGE_CONFIGS = dict(
+    retinanet='mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+    gfl='mmdet::gfl/gfl_r50_fpn_1x_coco.py',
+    fcos='mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py')
+_SINGLE_BASES = {}
+
+
+def tiny_single_stage_cfg(kind: str = 'retinanet',
+                          base_channels: int = 8,
+                          fpn: int = 16,
+                          num_classes: int = NUM_CLASSES,
+                          **head) -> ConfigDict:
+    """A ResNet-18-FPN one-stage detector (``kind``: ``'retinanet'``,
+    ``'gfl'`` or ``'fcos'``) with one 16-channel conv per head branch;
+    ``head`` updates the ``bbox_head`` config."""
+    if kind not in _SINGLE_BASES:
+        from mmengine.hub import get_config
+        _SINGLE_BASES[kind] = get_config(SINGLE_STAGE_CONFIGS[kind]).model
+    cfg = copy.deepcopy(_SINGLE_BASES[kind])
+    cfg.backbone.update(
+        depth=18,
+        base_channels=base_channels,
+        init_cfg=None,
+        frozen_stages=-1,
+        norm_eval=False)
+    cfg.neck.update(
+        in_channels=[base_channels * m for m in (1, 2, 4, 8)],
+        out_channels=fpn)
+    cfg.bbox_head.update(
+        num_classes=num_classes,
+        in_channels=fpn,
+        feat_channels=fpn,
+        stacked_convs=1)
+    if kind in ('gfl', 'fcos'):  # their heads default to GN(32)
+        cfg.bbox_head.norm_cfg = dict(
+            type='GN', num_groups=4, requires_grad=True)
+    cfg.bbox_head.update(head)
+    cfg['_scope_'] = 'mmdet'
+    return cfg

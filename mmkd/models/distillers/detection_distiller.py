@@ -14,18 +14,22 @@ caffe teacher: BGR, std 1), the distiller converts the student's normalised
 batch to the teacher's normalisation (undo the student's mean/std and channel
 order, apply the teacher's). Padding is already in place, so only the padded
 border's value differs from what the teacher would have seen alone.
+
+What it shares with :class:`~mmkd.models.SingleStageDistiller` (FPN terms,
+connector and class checks, cost-matrix size, non-finite teacher reports)
+lives in :class:`~mmkd.models.distillers.detector_distiller_base.
+BaseDetectorDistiller`.
 """
 import copy
-import logging
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base_distiller import BaseDistiller, ModelSpec
+from .detector_distiller_base import (BaseDetectorDistiller, WithSkipped,
+                                      detector_kind)
 
 __all__ = ['DetectionDistiller']
 
@@ -51,7 +55,7 @@ def _rpn_like_losses(rpn_losses: dict) -> dict:
 
 
 @MODELS.register_module()
-class DetectionDistiller(BaseDistiller):
+class DetectionDistiller(BaseDetectorDistiller):
     """Knowledge distillation between two-stage mmdet detectors.
 
     The student trains with its own losses (logged as ``student.<mmdet
@@ -93,7 +97,7 @@ class DetectionDistiller(BaseDistiller):
             :meth:`set_distill_weight_scale` affects it, default True).
             Every term needs an entry.
         connectors (dict, optional): Name -> connector config.
-        teacher_ckpt_strict (bool): See :class:`BaseDistiller`.
+        teacher_ckpt_strict (bool): See :class:`~mmkd.models.BaseDistiller`.
         teacher_trainable (bool): Not supported for detection yet.
         save_teacher (bool): Keep the teacher in checkpoints.
         data_preprocessor (dict, optional): Defaults to the student's.
@@ -104,49 +108,18 @@ class DetectionDistiller(BaseDistiller):
     TERM_KEYS = ('source', 'connector', 'levels', 'level_weights',
                  'scheduled', 'rois')
 
-    def __init__(self,
-                 student: ModelSpec,
-                 teacher: ModelSpec,
-                 teacher_ckpt: Optional[str] = None,
-                 distill_losses: Optional[dict] = None,
-                 distill_inputs: Optional[dict] = None,
-                 connectors: Optional[dict] = None,
-                 teacher_ckpt_strict: bool = True,
-                 teacher_trainable: bool = False,
-                 save_teacher: bool = False,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        if teacher_trainable:
-            raise NotImplementedError(
-                'teacher_trainable=True is not supported by '
-                'DetectionDistiller: the teacher has no training losses here.')
-        super().__init__(
-            student=student,
-            teacher=teacher,
-            teacher_ckpt=teacher_ckpt,
-            teacher_ckpt_strict=teacher_ckpt_strict,
-            distill_losses=distill_losses,
-            connectors=connectors,
-            teacher_trainable=False,
-            save_teacher=save_teacher,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
-        self._check_detector(self.student, 'student')
-        self._check_detector(self.teacher, 'teacher')
-        self.distill_inputs = self._parse_distill_inputs(distill_inputs)
-        self._check_compatibility()
-        #: RoIs and FPN levels skipped because the teacher gave NaN/inf.
-        self.nonfinite_skipped = 0
-        self._nonfinite_events = 0
-
     # ------------------------------------------------------------------
     # validation
     # ------------------------------------------------------------------
-    @staticmethod
-    def _check_detector(model: nn.Module, role: str) -> None:
-        if not hasattr(model, 'extract_feat'):
-            raise TypeError(f'The {role} ({type(model).__name__}) is not an '
-                            'mmdet detector (no extract_feat).')
+    def _check_detector_kind(self, model: nn.Module, role: str) -> None:
+        """A two-stage detector with a single-stage RoI box head."""
+        if detector_kind(model) == 'single_stage':
+            raise TypeError(
+                f'The {role} ({type(model).__name__}) is a single-stage '
+                f'detector (dense head {type(model.bbox_head).__name__}); '
+                "use type='mmkd.SingleStageDistiller' for it. "
+                'DetectionDistiller supports two-stage detectors with a '
+                'StandardRoIHead (e.g. Faster R-CNN).')
         roi_head = getattr(model, 'roi_head', None)
         if roi_head is None or not getattr(roi_head, 'with_bbox', False):
             raise TypeError(
@@ -181,59 +154,24 @@ class DetectionDistiller(BaseDistiller):
                 f"distill_inputs[{name!r}]: rois='fg' applies to "
                 f"'roi_cls' and 'roi_feat' ('roi_reg' always uses the "
                 f'foreground RoIs), not {source!r}.')
-        if source != 'fpn' and ('levels' in spec or 'level_weights' in spec):
-            raise ValueError(
-                f'distill_inputs[{name!r}]: levels/level_weights only '
-                f"apply to source 'fpn', not {source!r}.")
-        return dict(
-            levels=spec.get('levels'),
-            level_weights=spec.get('level_weights'),
-            rois=rois)
+        return dict(self._parse_fpn_keys(name, spec, source), rois=rois)
 
     @property
     def num_classes(self) -> int:
         """Foreground classes of the student's box head."""
         return self.student.roi_head.bbox_head.num_classes
 
-    def _check_connector(self, term: str, connector: Optional[str],
-                         c_student: Optional[int],
-                         c_teacher: Optional[int], what: str) -> None:
-        if connector is None:
-            if (c_student is not None and c_teacher is not None
-                    and c_student != c_teacher):
-                raise ValueError(
-                    f'Term {term!r}: the student {what} has {c_student} '
-                    f'channels and the teacher {what} {c_teacher}; add a '
-                    'connector, e.g. connectors=dict(proj=dict('
-                    f"type='mmkd.ConvConnector', in_channels={c_student}, "
-                    f'out_channels={c_teacher})) and '
-                    f"distill_inputs[{term!r}]['connector']='proj'.")
-            return
-        module = self.connectors[connector]
-        c_in = getattr(module, 'in_channels', None)
-        c_out = getattr(module, 'out_channels', None)
-        if c_in is not None and c_student is not None and c_in != c_student:
-            raise ValueError(
-                f'Connector {connector!r} of term {term!r} takes {c_in} '
-                f'channels but the student {what} has {c_student}.')
-        if c_out is not None and c_teacher is not None and \
-                c_out != c_teacher:
-            raise ValueError(
-                f'Connector {connector!r} of term {term!r} gives {c_out} '
-                f'channels but the teacher {what} has {c_teacher}.')
-
     def _check_compatibility(self) -> None:
+        """Teacher vs student for every term (classes, coders, RoI sizes,
+        FPN levels, widths, cost matrices)."""
         s_head = self.student.roi_head.bbox_head
         t_head = self.teacher.roi_head.bbox_head
         for name, term in self.distill_inputs.items():
             source = term['source']
-            if source in ('roi_cls', 'roi_reg') and \
-                    s_head.num_classes != t_head.num_classes:
-                raise ValueError(
-                    f'Term {name!r} ({source}) compares RoI head outputs, but '
-                    f'the student has num_classes={s_head.num_classes} and '
-                    f'the teacher num_classes={t_head.num_classes}. Both must '
-                    'be trained on the same classes.')
+            if source in ('roi_cls', 'roi_reg'):
+                self._check_num_classes(name, source, s_head.num_classes,
+                                        t_head.num_classes,
+                                        'RoI head outputs')
             if source == 'roi_reg' and (s_head.reg_decoded_bbox !=
                                         t_head.reg_decoded_bbox):
                 raise ValueError(
@@ -261,10 +199,8 @@ class DetectionDistiller(BaseDistiller):
                         'roi_layer.output_size.')
             if source == 'fpn':
                 self._check_fpn_term(name, term)
-            loss = self.distill_losses[name]
-            cost = getattr(loss, 'cost_matrix', None)
-            if source == 'roi_cls' and isinstance(cost, Tensor):
-                self.check_cost_matrix(name, cost)
+            if source == 'roi_cls':
+                self._check_cost_matrix_of(name)
 
     @staticmethod
     def _coder_spec(head: nn.Module) -> dict:
@@ -306,67 +242,6 @@ class DetectionDistiller(BaseDistiller):
             return None
         return tuple(size) if isinstance(size, (tuple, list)) else (size,
                                                                     size)
-
-    def _check_fpn_term(self, name: str, term: dict) -> None:
-        for role, model in (('student', self.student), ('teacher',
-                                                        self.teacher)):
-            if not getattr(model, 'with_neck', False):
-                raise ValueError(f"Term {name!r} reads 'fpn' but the {role} "
-                                 'has no neck.')
-        s_neck, t_neck = self.student.neck, self.teacher.neck
-        s_n = getattr(s_neck, 'num_outs', None)
-        t_n = getattr(t_neck, 'num_outs', None)
-        levels = term['levels']
-        if levels is None:
-            if s_n is not None and t_n is not None and s_n != t_n:
-                raise ValueError(
-                    f'Term {name!r}: the student FPN has {s_n} levels and '
-                    f'the teacher {t_n}; select common levels with '
-                    f"distill_inputs[{name!r}]['levels'], e.g. "
-                    f'{list(range(min(s_n, t_n)))}.')
-        else:
-            levels = list(levels)
-            bad = [
-                lv for lv in levels
-                if not isinstance(lv, int) or lv < 0 or (
-                    s_n is not None and lv >= s_n) or (
-                        t_n is not None and lv >= t_n)
-            ]
-            if not levels or bad:
-                raise ValueError(
-                    f'Term {name!r}: invalid FPN levels {levels} (student '
-                    f'has {s_n}, teacher {t_n} levels).')
-            term['levels'] = levels
-        weights = term['level_weights']
-        if weights is not None:
-            weights = [float(w) for w in weights]
-            n_levels = len(levels) if levels is not None else s_n
-            if n_levels is not None and len(weights) != n_levels:
-                raise ValueError(
-                    f'Term {name!r}: {len(weights)} level_weights for '
-                    f'{n_levels} FPN levels.')
-            term['level_weights'] = weights
-        self._check_connector(name, term['connector'],
-                              getattr(s_neck, 'out_channels', None),
-                              getattr(t_neck, 'out_channels', None),
-                              'FPN')
-
-    def check_cost_matrix(self, name: str, cost_matrix: Tensor) -> None:
-        """The RoI logits have ``num_classes + 1`` columns (background
-        last); the cost matrix must be that square size."""
-        n = self.num_classes + 1
-        shape = tuple(cost_matrix.shape)
-        if shape != (n, n):
-            hint = ''
-            if shape == (n - 1, n - 1):
-                hint = (' It looks like a classification matrix without the '
-                        'background class; build it with '
-                        'tools/build_cost_matrix.py, which adds background '
-                        'RoIs as the last class.')
-            raise ValueError(
-                f'Term {name!r}: the cost matrix is {shape} but the RoI '
-                f'logits have {n} columns ({self.num_classes} classes + '
-                f'background), so it must be ({n}, {n}).{hint}')
 
     # ------------------------------------------------------------------
     # the forward pass
@@ -497,13 +372,11 @@ class DetectionDistiller(BaseDistiller):
                                     ('roi_feat', 'bbox_feats'))
             if source in sources
         ]
-        skipped = 0
 
-        def run_teacher(t_inputs: Tensor) -> dict:
-            nonlocal skipped
+        def run_teacher(t_inputs: Tensor) -> WithSkipped:
             x_t = self.teacher.extract_feat(t_inputs)
             if not roi_keys:
-                return dict(x_t=x_t, t_roi=None, valid=None)
+                return dict(x_t=x_t, t_roi=None, valid=None), 0
             t_roi = self.roi_forward(self.teacher.roi_head, x_t, roi['rois'])
             t_roi = {key: t_roi[key] for key in roi_keys}
             valid = torch.ones_like(roi['labels'], dtype=torch.bool)
@@ -512,28 +385,17 @@ class DetectionDistiller(BaseDistiller):
                     # a row sum is finite iff the row is (a reduction, not
                     # a map-sized mask)
                     valid &= torch.isfinite(value.flatten(1).sum(1))
-            skipped += int((~valid).sum())
             return dict(
                 x_t=x_t if 'fpn' in sources else None, t_roi=t_roi,
-                valid=valid)
+                valid=valid), int((~valid).sum())
 
-        def term_value(name: str, term: dict, teacher: dict):
-            nonlocal skipped
+        def term_value(name: str, term: dict, teacher: dict) -> WithSkipped:
             if term['source'] == 'fpn':
-                value, n_bad = self._fpn_term(name, term, x_s, teacher['x_t'])
-                skipped += n_bad
-                return value
+                return self._fpn_term(name, term, x_s, teacher['x_t'])
             return self._roi_term(name, term, roi, teacher['t_roi'],
-                                  teacher['valid'])
+                                  teacher['valid']), 0
 
-        out = self.compute_terms(inputs, x_s[0], run_teacher, term_value)
-        if skipped:
-            self._report_nonfinite(skipped)
-        # float32: under autocast x_s is float16/bfloat16, which would
-        # round a count above 2048/256.
-        out['nonfinite_teacher'] = x_s[0].new_tensor(
-            float(skipped), dtype=torch.float32)
-        return out
+        return self._detector_terms(inputs, x_s[0], run_teacher, term_value)
 
     def _roi_term(self, name: str, term: dict, roi: dict, t_roi: dict,
                   valid: Tensor):
@@ -576,57 +438,3 @@ class DetectionDistiller(BaseDistiller):
             return bbox_pred[mask]
         per_class = bbox_pred.view(bbox_pred.size(0), head.num_classes, -1)
         return per_class[mask, labels[mask]]
-
-    def _fpn_term(self, name: str, term: dict, x_s: Tuple[Tensor],
-                  x_t: Tuple[Tensor]):
-        levels = term['levels']
-        if levels is None:
-            if len(x_s) != len(x_t):
-                raise ValueError(
-                    f'Term {name!r}: the student neck gave {len(x_s)} levels '
-                    f"and the teacher's {len(x_t)}; select common levels "
-                    f"with distill_inputs[{name!r}]['levels'].")
-            levels = list(range(len(x_s)))
-        weights = term['level_weights'] or [1.0] * len(levels)
-        if len(weights) != len(levels):
-            raise ValueError(f'Term {name!r}: {len(weights)} level_weights '
-                             f'for {len(levels)} FPN levels.')
-        connector = term['connector']
-        total: Union[Tensor, Dict[str, Tensor]] = self._zero(
-            x_s[0], connector)
-        skipped = 0
-        for level, weight in zip(levels, weights):
-            t = x_t[level]
-            if not bool(torch.isfinite(t).all()):
-                skipped += 1
-                continue
-            s = x_s[level].float()
-            if connector is not None:
-                s = self.connectors[connector](s)
-            if s.shape != t.shape:
-                raise ValueError(
-                    f'Term {name!r}: FPN level {level} is {tuple(s.shape)} '
-                    f'for the student (after the connector) and '
-                    f'{tuple(t.shape)} for the teacher.')
-            value = self._call_loss(name, s, t.float())
-            if isinstance(value, dict):
-                if not isinstance(total, dict):
-                    total = {k: total for k in value}
-                for key, val in value.items():
-                    total[key] = total[key] + weight * val
-            else:
-                total = total + weight * value
-        return total, skipped
-
-    def _report_nonfinite(self, skipped: int) -> None:
-        self.nonfinite_skipped += skipped
-        self._nonfinite_events += 1
-        n = self._nonfinite_events
-        if n & (n - 1) == 0:  # 1st, 2nd, 4th, 8th, ... occurrence
-            print_log(
-                f'The teacher produced NaN/inf outputs: skipped {skipped} '
-                f'RoIs/FPN levels in this step ({self.nonfinite_skipped} in '
-                f'{n} steps so far). Check the teacher checkpoint and its '
-                'input normalisation.',
-                logger='current',
-                level=logging.WARNING)
