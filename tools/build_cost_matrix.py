@@ -15,6 +15,10 @@ checks against its run) and a heatmap PNG beside it are written.
 * A two-stage detector teacher (one with a ``roi_head``) gives a
   ``(num_classes + 1, num_classes + 1)`` matrix from its RoI features,
   background last (``mmkd.apis.cost_matrix``).
+* A one-stage detector teacher (a dense ``bbox_head``: GFL, RetinaNet,
+  ATSS, FCOS) gives the same size from its head's classification-branch
+  features at the priors its own assignment makes positive, background
+  (locations away from every box) last (``mmkd.apis.cost_matrix``).
 * An mmpretrain classifier teacher gives a ``(num_classes, num_classes)``
   matrix from its logits (``--source logits``, as the official ImageNet
   matrices) or penultimate features (``--source pre_logits``, as the paper)
@@ -40,7 +44,7 @@ from mmkd.registry import MODELS
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Build the CKA cost matrix for WKD-L from a teacher '
-        '(two-stage detector or image classifier)')
+        '(two-stage or one-stage detector, or image classifier)')
     parser.add_argument('config', help='distillation or teacher config')
     parser.add_argument('out', help='output .pth (a .png is written beside)')
     parser.add_argument('--checkpoint', help='teacher checkpoint')
@@ -52,7 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--bg-per-image',
         type=int,
         default=16,
-        help='background RoIs per image (detectors only)')
+        help='background RoIs (two-stage) or locations (one-stage) per '
+        'image (detectors only)')
     parser.add_argument(
         '--source',
         choices=list(CLS_FEATURE_SOURCES),

@@ -5,12 +5,14 @@ A cost file written by mmkd holds ``{'cost_matrix': tensor, 'record':
 dict}``. The record names the teacher (its type and config file,
 ``teacher_ckpt`` and a fingerprint of its weights: names, shapes and values
 of its state dict, so it identifies the architecture too), the class
-features (``source``), ``kappa``, ``num_per_class``, ``bg_per_image``
-(detectors), the class names and the mmkd version. A run that finds the file compares the fields that change the
-matrix (:data:`COMPARED_FIELDS`) with its own and refuses a file built for
-something else, instead of silently training with it. Files without a
-record (the official ``*_linear_cka.pth``, files of older mmkd versions)
-are used as they are.
+features (``source``: :data:`DETECTOR_SOURCE` for a two-stage detector,
+:data:`DENSE_SOURCE` for a one-stage one, the classifier's choice
+otherwise), ``kappa``, ``num_per_class``, ``bg_per_image`` (detectors), the
+class names and the mmkd version. A run that finds the file compares the
+fields that change the matrix (:data:`COMPARED_FIELDS`) with its own and
+refuses a file built for something else, instead of silently training
+with it. Files without a record (the official ``*_linear_cka.pth``, files
+of older mmkd versions) are used as they are.
 """
 import hashlib
 from typing import Any, Dict, Optional, Sequence
@@ -19,8 +21,8 @@ import torch
 import torch.nn as nn
 
 __all__ = [
-    'COMPARED_FIELDS', 'DETECTOR_SOURCE', 'weights_fingerprint',
-    'cost_matrix_record', 'record_mismatch'
+    'COMPARED_FIELDS', 'DETECTOR_SOURCE', 'DENSE_SOURCE', 'teacher_kind',
+    'weights_fingerprint', 'cost_matrix_record', 'record_mismatch'
 ]
 
 #: Record fields that must agree between a cost file and the run using it.
@@ -30,6 +32,31 @@ COMPARED_FIELDS = ('teacher_weights', 'source', 'kappa', 'num_per_class',
 #: ``source`` of a detector's matrix: the input of the RoI head's
 #: ``fc_cls`` (its penultimate features).
 DETECTOR_SOURCE = 'roi_head.bbox_head.fc_cls input'
+#: ``source`` of a one-stage detector's matrix: the dense head's
+#: classification-branch features (its cls tower's output, the input of
+#: ``gfl_cls``/``retina_cls``/...) at positive (and background) priors.
+DENSE_SOURCE = 'dense_cls_feat'
+
+
+def teacher_kind(teacher: nn.Module) -> str:
+    """Which cost-matrix path a teacher takes.
+
+    Args:
+        teacher (nn.Module): The teacher.
+
+    Returns:
+        str: ``'two_stage'`` (an mmdet detector with a ``roi_head``),
+        ``'single_stage'`` (one with a dense ``bbox_head``: RetinaNet, GFL,
+        ATSS, FCOS, ...) or ``'classifier'`` (anything else, e.g. an
+        mmpretrain ``ImageClassifier``).
+    """
+    if getattr(teacher, 'roi_head', None) is not None:
+        return 'two_stage'
+    if getattr(teacher, 'bbox_head', None) is None:
+        return 'classifier'
+    from mmkd.models.distillers.detector_distiller_base import detector_kind
+    kind = detector_kind(teacher)
+    return 'classifier' if kind == 'other' else kind
 
 
 def weights_fingerprint(model: nn.Module) -> str:
@@ -64,9 +91,10 @@ def cost_matrix_record(teacher: nn.Module,
             last for detectors), None if unknown.
         source (str): A classifier's class features (``'logits'`` or
             ``'pre_logits'``); ignored for detectors, whose source is
-            :data:`DETECTOR_SOURCE`. Defaults to ``'logits'``.
-        bg_per_image (int): Background RoIs per image; detectors only.
-            Defaults to 16.
+            :data:`DETECTOR_SOURCE` (two-stage) or :data:`DENSE_SOURCE`
+            (one-stage). Defaults to ``'logits'``.
+        bg_per_image (int): Background RoIs (two-stage) or locations
+            (one-stage) per image; detectors only. Defaults to 16.
         teacher_ckpt (str, optional): The checkpoint the teacher was loaded
             from, for messages.
         **extra: Further fields to store (not compared), e.g.
@@ -76,12 +104,14 @@ def cost_matrix_record(teacher: nn.Module,
         dict: Plain Python values (loadable with ``weights_only=True``).
     """
     from mmkd import __version__
-    detector = getattr(teacher, 'roi_head', None) is not None
+    kind = teacher_kind(teacher)
+    detector = kind != 'classifier'
     record = dict(
         teacher_type=type(teacher).__name__,
         teacher_ckpt=None if teacher_ckpt is None else str(teacher_ckpt),
         teacher_weights=weights_fingerprint(teacher),
-        source=DETECTOR_SOURCE if detector else str(source),
+        source=dict(two_stage=DETECTOR_SOURCE,
+                    single_stage=DENSE_SOURCE).get(kind, str(source)),
         kappa=float(kappa),
         num_per_class=int(num_per_class),
         bg_per_image=int(bg_per_image) if detector else None,

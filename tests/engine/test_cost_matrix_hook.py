@@ -307,3 +307,49 @@ def test_the_build_reads_a_fresh_loader_not_the_training_one(tmp_path):
 def test_cost_file_needs_a_pth_name(tmp_path):
     with pytest.raises(ValueError, match=r"give it a '\.pth'"):
         CostMatrixHook(str(tmp_path / 'cost.npy'))
+
+
+# ----------------------------------------------------------------------
+# one-stage detectors
+# ----------------------------------------------------------------------
+def test_the_hook_builds_a_one_stage_teachers_matrix(tmp_path):
+    """SingleStageDistiller: a (C + 1)-square matrix from the teacher head's
+    classification features, background last, with a dense record; WKD-L on
+    'dense_cls' then trains with it."""
+    from distill_helpers import (NUM_CLASSES, packed_batch,
+                                 tiny_single_stage_cfg)
+
+    from mmkd.models import SingleStageDistiller
+    torch.manual_seed(0)
+    model = SingleStageDistiller(
+        student=tiny_single_stage_cfg('gfl'),
+        teacher=tiny_single_stage_cfg('gfl', base_channels=16),
+        distill_losses=dict(
+            loss_wkd_l=dict(type='mmkd.WKDLogitLoss', cost_matrix=None)),
+        distill_inputs=dict(loss_wkd_l='dense_cls'))
+    batches = [
+        packed_batch(num_items=[3, 4], cycle_labels=True),
+        packed_batch(num_items=[5, 2], cycle_labels=True)
+    ]
+    loader = _ClsLoader(batches, ('a', 'b', 'c'))
+    cost_file = tmp_path / 'dense.pth'
+    CostMatrixHook(
+        str(cost_file), num_per_class=4, bg_per_image=4,
+        heatmap=False).before_train(
+            fake_runner(model, train_dataloader=loader))
+    cost = model.distill_losses['loss_wkd_l'].cost_matrix
+    assert cost.shape == (NUM_CLASSES + 1, NUM_CLASSES + 1)
+    assert float(cost.diagonal().abs().max()) == 0
+    loaded, record = load_cost_matrix_and_record(str(cost_file))
+    torch.testing.assert_close(loaded, cost)
+    assert record['source'] == 'dense_cls_feat'
+    assert record['class_names'] == ['a', 'b', 'c', 'background']
+    assert record['teacher_type'] == 'GFL' and record['bg_per_image'] == 4
+    data = model.data_preprocessor(batches[0], True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert torch.isfinite(losses['distill.loss_wkd_l'])
+    # the file matches the run: a second hook uses it as it is
+    other = CostMatrixHook(str(cost_file), num_per_class=4, bg_per_image=4,
+                           heatmap=False)
+    other.before_train(fake_runner(model, train_dataloader=loader))
+    assert other._installed['record'] == record

@@ -59,9 +59,14 @@ class CostMatrixHook(Hook):
     student's weights), and a resumed run uses the stored one, whatever
     happened to ``cost_file`` since.
 
-    A detector teacher (one with a ``roi_head``) gives a ``(num_classes + 1)``
+    A two-stage detector teacher (one with a ``roi_head``,
+    :class:`~mmkd.models.DetectionDistiller`) gives a ``(num_classes + 1)``
     square matrix from its RoI features, background last
-    (:func:`~mmkd.apis.build_detection_cost_matrix`); a classifier teacher a
+    (:func:`~mmkd.apis.build_detection_cost_matrix`); a one-stage one (a
+    dense ``bbox_head``, :class:`~mmkd.models.SingleStageDistiller`) the
+    same size from its head's classification-branch features at the
+    priors its assignment makes positive, background last
+    (:func:`~mmkd.apis.build_dense_cost_matrix`); a classifier teacher a
     ``num_classes`` square one from its logits or penultimate features
     (:func:`~mmkd.apis.build_classification_cost_matrix`). The class names
     come from the training dataset's ``metainfo['classes']``.
@@ -74,19 +79,21 @@ class CostMatrixHook(Hook):
             Defaults to 1.0.
         num_per_class (int): Samples per class (all ranks together).
             Defaults to 100.
-        bg_per_image (int): Background RoIs per image (detectors only).
-            Defaults to 16.
+        bg_per_image (int): Background RoIs (two-stage) or locations
+            (one-stage) per image (detectors only). Defaults to 16.
         max_batches (int, optional): Limit on the batches each rank reads
             (at most one pass over its shard either way).
         dataloader (dict, optional): Dataloader config to read instead of the
             training dataloader.
         heatmap (bool): Also write the PNG. Defaults to True.
-        seed (int): Seed of the background RoI draw (detectors only).
+        seed (int): Seed of the background draw (detectors only).
             Defaults to 0.
         source (str): What a classifier teacher's class features are:
             ``'logits'`` (as the official ImageNet matrices) or
             ``'pre_logits'`` (the head's input, as the paper). Classifiers
-            only; detectors use their RoI head's penultimate features.
+            only; detectors use their RoI head's penultimate features
+            (two-stage) or their dense head's classification-branch
+            features (one-stage).
             Defaults to ``'logits'``.
         rebuild (bool): Build the matrix even if ``cost_file`` exists, and
             overwrite it (a resumed run still keeps its checkpoint's
