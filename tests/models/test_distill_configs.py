@@ -16,8 +16,10 @@ from mmkd.models import BaseDistiller, DetectionDistiller  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 COCO = sorted(glob.glob(osp.join(ROOT, 'configs', 'coco', '*-to-*.py')))
+# (the one-stage toy configs: tests/configs/test_one_stage_configs.py)
 TOY = sorted(
-    glob.glob(osp.join(ROOT, 'configs', 'toy_digits', '*-to-*.py')))
+    glob.glob(
+        osp.join(ROOT, 'configs', 'toy_digits', 'faster-rcnn_*-to-*.py')))
 VARIANTS = ('wkd-l', 'wkd-f-fpn', 'wkd-f-roi', 'wkd-lf', 'wkd-lf-bbox', 'kd',
             'dkd')
 _TEACHERS = {}

@@ -199,7 +199,9 @@ def all_toy(args, argv):
     """Each toy distillation config in its own process; one table."""
     here = osp.dirname(osp.abspath(__file__))
     toy = osp.join(here, '..', '..', 'configs', 'toy_digits')
-    configs = sorted(glob.glob(osp.join(toy, '*-to-*_toy-digits.py')))
+    # the Faster R-CNN ones: the timing reads RoI counts
+    configs = sorted(
+        glob.glob(osp.join(toy, 'faster-rcnn_*-to-*_toy-digits.py')))
     configs = [c for c in configs if '_distill_' not in c]
     passthrough = [a for a in argv if a != '--all-toy']
     print(f'batch {args.batch_size} x {args.size}px, {args.iters} timed '

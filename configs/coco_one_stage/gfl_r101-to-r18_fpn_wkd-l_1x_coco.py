@@ -1,0 +1,33 @@
+# WKD-L on the dense class outputs at the student's positive priors: the C
+# sigmoid logits of both heads become 81-way categoricals (background last,
+# 'exclusive': softmax([z, 0]), see README.md), compared by entropic OT
+# under a CKA cost matrix of the teacher's classification-branch features
+# (built once by CostMatrixHook, 81 x 81, background last).
+# Hyper-parameters: the Faster R-CNN WKD-L configs (configs/coco: tau 2,
+# lambda 10 cosine-decayed, Sinkhorn 0.05 x 10, kappa 1); not tuned here.
+_base_ = './gfl_r101-to-r18_fpn_distill_1x_coco.py'
+
+model = dict(
+    distill_losses=dict(
+        loss_wkd_l=dict(
+            type='mmkd.WKDLogitLoss',
+            cost_matrix=None,  # set by CostMatrixHook
+            temperature=2.0,
+            wd_weight=10.0,
+            sinkhorn_reg=0.05,
+            sinkhorn_iters=10,
+            loss_weight=1.0)),
+    distill_inputs=dict(
+        loss_wkd_l=dict(
+            source='dense_cls', locations='pos', categorical='exclusive')))
+
+custom_hooks = [
+    dict(
+        type='mmkd.CostMatrixHook',
+        cost_file=_base_.cost_file,
+        kappa=1.0,
+        num_per_class=100,
+        bg_per_image=16),
+    dict(type='mmkd.DistillWeightScheduleHook', by_epoch=True),
+    dict(type='mmkd.StudentCheckpointHook'),
+]
