@@ -36,7 +36,7 @@ def _write(results, res):
     study.write_json(osp.join(results, f'{res["id"]}.json'), res)
 
 
-@pytest.mark.parametrize('task', ['det', 'cls'])
+@pytest.mark.parametrize('task', ['det', 'cls', 'gfl', 'retinanet'])
 def test_every_variant_config_and_knob_exist(task):
     """A wrong knob path would sweep nothing; each must name a number."""
     variants = study.TASKS[task].variants
@@ -81,7 +81,7 @@ def _merged(config, options):
     return cfg
 
 
-@pytest.mark.parametrize('task', ['det', 'cls'])
+@pytest.mark.parametrize('task', ['det', 'cls', 'gfl', 'retinanet'])
 def test_options_build_valid_configs(task):
     """The options of every run merge into its config as intended: seed,
     teacher, weight, the study's cost matrix, and each split."""
@@ -91,7 +91,7 @@ def test_options_build_valid_configs(task):
         assert cfg.randomness.seed == 1
         if run.variant.distills:
             assert cfg.model.teacher_ckpt == 't.pth'
-            losses = cfg.model.distill_losses
+            losses = cfg.model.get('distill_losses') or {}
             if 'loss_wkd_l' in losses:
                 hooks = [h for h in cfg.custom_hooks
                          if h['type'] == 'mmkd.CostMatrixHook']
@@ -105,7 +105,7 @@ def test_options_build_valid_configs(task):
     for split in ('val', 'test'):
         cfg = _merged(task.student_config, task.split_options(split))
         dataset = cfg.test_dataloader.dataset
-        if task.name == 'det':
+        if task.name != 'cls':
             ann = f'annotations/instances_{split}.json'
             assert dataset.ann_file == ann
             assert dataset.data_prefix.img == f'images/{split}/'

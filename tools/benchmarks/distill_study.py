@@ -156,6 +156,58 @@ def cls_split_options(split: str) -> List[str]:
     return [f'test_dataloader.dataset.data_prefix={split}']
 
 
+def _one_stage(detector: str, kind: str) -> str:
+    return osp.join(
+        DET_DIR, f'{detector}_r50-w32-to-r18-w16_fpn_{kind}_toy-digits.py')
+
+
+def one_stage_task(detector: str) -> 'Task':
+    """The toy study of a one-stage detector (``'gfl'`` or
+    ``'retinanet'``): the student alone, KD and WKD-L on the dense class
+    outputs, FitNet and WKD-F on FPN, and for GFL the box-bin terms (W1,
+    LD's KL through mmkd, and mmdet's own LD detector)."""
+    def pair(kind: str) -> str:
+        return _one_stage(detector, kind)
+
+    variants = [
+        Variant('student',
+                osp.join(DET_DIR, f'{detector}_r18-w16_fpn_toy-digits.py'),
+                'student alone'),
+        Variant('kd', pair('kd'), 'KD (dense class outputs)',
+                _W.format('loss_kd'), _grid(1.0)),
+        Variant('wkd-l', pair('wkd-l'), 'WKD-L (dense, exclusive)', _WD,
+                _grid(10.0)),
+        Variant('fitnet', pair('fitnet'), 'FitNet (FPN)',
+                _W.format('loss_fitnet'), _grid(1.0)),
+        Variant('wkd-f-fpn', pair('wkd-f-fpn'), 'WKD-F (FPN)',
+                _W.format('loss_wkd_f'), _grid(0.01)),
+        Variant('wkd-f-fpn-gt', pair('wkd-f-fpn-gt'),
+                'WKD-F (FPN, GT regions)', uses=('wkd-f-fpn', )),
+        Variant('wkd-lf', pair('wkd-lf'), 'WKD-L + WKD-F',
+                uses=('wkd-l', 'wkd-f-fpn')),
+    ]
+    if detector == 'gfl':
+        variants[3:3] = [
+            Variant('wkd-l-normalized', pair('wkd-l-normalized'),
+                    'WKD-L (dense, normalized)', uses=('wkd-l', )),
+            Variant('wkd-box', pair('wkd-box'), 'W1 on box bins',
+                    _W.format('loss_box'), _grid(0.25)),
+            Variant('kl-box', pair('kl-box'), 'KL on box bins (LD, mmkd)',
+                    _W.format('loss_box'), _grid(0.25)),
+            Variant('ld', osp.join(
+                DET_DIR, 'ld_r18-w16-gfl-r50-w32_fpn_toy-digits.py'),
+                'LD (mmdet, as configured)'),
+        ]
+        variants.append(
+            Variant('wkd-lf-box', pair('wkd-lf-box'),
+                    'WKD-L + WKD-F + W1 box',
+                    uses=('wkd-l', 'wkd-f-fpn', 'wkd-box')))
+    return Task(
+        detector,
+        osp.join(DET_DIR, f'{detector}_r50-w32_fpn_3x_toy-digits.py'),
+        variants, 'coco/bbox_mAP', ('coco/', ), det_split_options)
+
+
 CLS_DIR = osp.join('configs', 'toy_digits_cls')
 
 
@@ -207,6 +259,8 @@ TASKS: Dict[str, Task] = {
                     uses=('wkd-l', 'wkd-f')),
         ], 'accuracy/top1', ('accuracy/', 'calibration/'),
         cls_split_options),
+    'gfl': one_stage_task('gfl'),
+    'retinanet': one_stage_task('retinanet'),
 }
 
 
