@@ -163,7 +163,8 @@ def test_run_all_skips_finished_and_reports_failures(tmp_path, monkeypatch,
     _write(args.results, _result(runs[0], 0.3, 0.3))
     called = []
 
-    def fake(run, a, task, t, c):
+    def fake(run, a, task, options):
+        assert f'randomness.seed={run.seed}' in options
         called.append(run.id)
         if run is runs[2]:
             raise RuntimeError('boom; see log')

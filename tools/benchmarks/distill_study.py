@@ -529,10 +529,13 @@ def git_commit() -> str:
 
 
 def do_run(run: Run, args: argparse.Namespace, task: Task,
-           teacher_ckpt: str, cost_file: str) -> dict:
-    """Train, evaluate on val and test, and write the run's result file."""
+           options: List[str]) -> dict:
+    """Train, evaluate on val and test, and write the run's result file.
+
+    Runs in a worker thread: everything here is subprocesses and files
+    (``options`` come from the main thread, where configs are read).
+    """
     work_dir = osp.join(args.work_dir, run.id)
-    options = run.options(teacher_ckpt, cost_file)
     config = run.variant.config
     ckpt, train_seconds = train(config, work_dir, options, args.threads)
     start = time.time()
@@ -730,6 +733,10 @@ def run_all(runs: List[Run], args: argparse.Namespace, task: Task,
           flush=True)
     if not todo:
         return 0
+    # mmengine's Config.fromfile is not safe in threads (runs failed with
+    # "'NoneType' object has no attribute 'find'"), so read every config
+    # here, before the workers start.
+    options = {r.id: r.options(teacher_ckpt, cost_file) for r in todo}
     start, durations, failed = time.time(), [], 0
     running: Dict[str, float] = {}
     lock = threading.Lock()
@@ -738,7 +745,7 @@ def run_all(runs: List[Run], args: argparse.Namespace, task: Task,
         with lock:
             running[run.id] = time.time()
         try:
-            return do_run(run, args, task, teacher_ckpt, cost_file)
+            return do_run(run, args, task, options[run.id])
         finally:
             with lock:
                 durations.append(time.time() - running.pop(run.id))
