@@ -20,10 +20,11 @@ class, rows are paired by index), then ``cka_cost_matrix`` turns them into
 ``C_ij = 1 - exp(-kappa * (1 - CKA(X_i, X_j)))`` (methods.md section 1).
 :func:`build_teacher_cost_matrix` picks the path from the teacher's kind.
 """
+import contextlib
 import os
 import os.path as osp
-from typing import (Any, Callable, Dict, Iterable, List, Optional, Sequence,
-                    Tuple)
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
+                    Sequence, Tuple)
 
 import torch
 import torch.nn as nn
@@ -57,6 +58,39 @@ def _check_counts(num_per_class: int, bg_per_image: int) -> None:
                                                           bg_per_image)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f'{arg} must be a positive int, got {value!r}.')
+
+
+@contextlib.contextmanager
+def _eval_capturing_inputs(detector: nn.Module, module: nn.Module,
+                           flatten: bool) -> Iterator[List[Tensor]]:
+    """Put ``detector`` in eval mode and record what ``module`` receives.
+
+    Yields the list the forward pre-hook appends to: ``module``'s first
+    input, detached, float32 (flattened to ``(N, -1)`` and copied with
+    ``flatten``). The hook is removed and the mode restored on exit.
+    """
+    captured: List[Tensor] = []
+
+    def pre_hook(mod, args):
+        x = args[0].detach().float()
+        captured.append(x.flatten(1).clone() if flatten else x)
+
+    was_training = detector.training
+    detector.eval()
+    handle = module.register_forward_pre_hook(pre_hook)
+    try:
+        yield captured
+    finally:
+        handle.remove()
+        detector.train(was_training)
+
+
+def _own_preprocess(detector: nn.Module,
+                    preprocess: Optional[Preprocess]) -> Preprocess:
+    """``preprocess``, or the detector's own ``data_preprocessor``."""
+    if preprocess is not None:
+        return preprocess
+    return lambda data: detector.data_preprocessor(data, False)
 
 
 @torch.no_grad()
@@ -121,20 +155,9 @@ def collect_detection_class_features(
     rows = ClassRows(
         class_names_of(class_names, num_classes) + ['background'],
         num_per_class)
-    captured: List[Tensor] = []
-
-    def pre_hook(module, args):
-        captured.append(args[0].detach().flatten(1).float().clone())
-
-    if preprocess is None:
-        def preprocess(data: dict) -> dict:
-            return detector.data_preprocessor(data, False)
-
+    preprocess = _own_preprocess(detector, preprocess)
     generator = torch.Generator().manual_seed(seed)
-    was_training = detector.training
-    detector.eval()
-    handle = fc_cls.register_forward_pre_hook(pre_hook)
-    try:
+    with _eval_capturing_inputs(detector, fc_cls, flatten=True) as captured:
         for data in rows.batches(dataloader, max_batches, progress):
             data = preprocess(data)
             inputs, samples = data['inputs'], data['data_samples']
@@ -166,9 +189,6 @@ def collect_detection_class_features(
                 captured.clear()
                 DetectionDistiller.roi_forward(roi_head, x, bbox2roi(boxes))
                 rows.add(captured[-1].cpu(), labels_all.cpu())
-    finally:
-        handle.remove()
-        detector.train(was_training)
     return rows.stack('Each class (and background) needs at least 2 RoIs; '
                       'use more images (max_batches) or the training split.')
 
@@ -422,20 +442,9 @@ def collect_dense_class_features(
     rows = ClassRows(
         class_names_of(class_names, num_classes) + ['background'],
         num_per_class)
-    captured: List[Tensor] = []
-
-    def pre_hook(module, args):
-        captured.append(args[0].detach().float())
-
-    if preprocess is None:
-        def preprocess(data: dict) -> dict:
-            return detector.data_preprocessor(data, False)
-
+    preprocess = _own_preprocess(detector, preprocess)
     generator = torch.Generator().manual_seed(seed)
-    was_training = detector.training
-    detector.eval()
-    handle = conv.register_forward_pre_hook(pre_hook)
-    try:
+    with _eval_capturing_inputs(detector, conv, flatten=False) as captured:
         for data in rows.batches(dataloader, max_batches, progress):
             data = preprocess(data)
             inputs, samples = data['inputs'], data['data_samples']
@@ -466,9 +475,6 @@ def collect_dense_class_features(
                 bg, generator)
             if labels_all.numel():
                 rows.add(feats_all.cpu(), labels_all.cpu())
-    finally:
-        handle.remove()
-        detector.train(was_training)
     return rows.stack('Each class (and background) needs at least 2 '
                       'positive locations; use more images (max_batches) or '
                       'the training split.')
