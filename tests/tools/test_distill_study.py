@@ -129,7 +129,15 @@ def test_sweep_choice_and_check(tmp_path):
     assert study.sweep_choice(kd, lookup, DET.metric) is None
     for value, val in zip(kd.sweep, (0.30, 0.25, 0.20)):
         _write(results, _result(study.Run(kd, 0, value), val, 0.9))
-    # val picks the weight; test (0.9 everywhere) plays no part
+    # the best is at the low end: the sweep extends by 4x before choosing
+    values = study.sweep_values(kd, lookup, DET.metric)
+    assert values == [0.0625, 0.25, 1.0, 4.0]
+    assert study.sweep_choice(kd, lookup, DET.metric) is None
+    assert [r.id for r in study.sweep_runs([kd], DET, results)][0] == \
+        'kd_loss_weight=0.0625_s0'
+    _write(results, _result(study.Run(kd, 0, 0.0625), 0.28, 0.99))
+    # val picks the weight; test plays no part
+    assert study.sweep_values(kd, lookup, DET.metric) == values
     assert study.sweep_choice(kd, lookup, DET.metric) == kd.sweep[0]
     problems = study.check_sweep(DET, [kd, VARIANTS['wkd-lf']], results)
     assert any('kd' in p and f'chose {kd.sweep[0]:g} on val' in p and
@@ -137,6 +145,19 @@ def test_sweep_choice_and_check(tmp_path):
     # the combination names the sweeps it waits for
     assert any(p.startswith('wkd-l: its sweep has not finished')
                for p in problems)
+
+
+def test_sweep_extends_at_most_twice(tmp_path):
+    results = str(tmp_path)
+    wkd_l = VARIANTS['wkd-l']
+    lookup = lambda i: study.read_result(results, i)  # noqa: E731
+    # val keeps rising with lambda: 2.5, 10, 40, then 160 and 640
+    for value, val in ((2.5, 0.2), (10.0, 0.3), (40.0, 0.4), (160.0, 0.5),
+                       (640.0, 0.6)):
+        _write(results, _result(study.Run(wkd_l, 0, value), val, val))
+    assert study.sweep_values(wkd_l, lookup, DET.metric) == [
+        2.5, 10.0, 40.0, 160.0, 640.0]
+    assert study.sweep_choice(wkd_l, lookup, DET.metric) == 640.0
 
 
 def test_seeds_stage_refuses_unswept_configs(tmp_path, monkeypatch, capsys):
@@ -245,3 +266,24 @@ def test_report_writes_section_between_markers(tmp_path):
     assert 'Result files: 1 of' in text
     assert '0.25: -, 1: 25.0, 4: -' in text
     assert (tmp_path / 'figs' / 'study_curves.png').exists()
+
+
+def test_sweep_stage_runs_extension_rounds(tmp_path, monkeypatch):
+    """A round whose best is at an end of the grid starts another round."""
+    monkeypatch.setattr(study, 'prepare_teacher',
+                        lambda args, task: ('t', 'c'))
+    rounds = []
+    scores = {0.0625: 0.1, 0.25: 0.3, 1.0: 0.2, 4.0: 0.1}
+
+    def fake_run_all(runs, args, task, t, c):
+        todo = [r for r in runs if not study.read_result(args.results, r.id)]
+        rounds.append([r.id for r in todo])
+        for r in todo:
+            _write(args.results, _result(r, scores[r.value], 0.5))
+        return 0
+
+    monkeypatch.setattr(study, 'run_all', fake_run_all)
+    assert study.main(['--stage', 'sweep', '--variants', 'kd',
+                       '--results', str(tmp_path)]) == 0
+    assert rounds == [['kd_loss_weight=0.25_s0', 'kd_loss_weight=1_s0',
+                       'kd_loss_weight=4_s0'], ['kd_loss_weight=0.0625_s0']]

@@ -19,7 +19,9 @@ Stages, in order (``--stage all`` runs them in turn):
   final one on val and test, and builds the WKD-L cost matrix from it
   (``tools/build_cost_matrix.py``).
 * ``sweep``: seed 0, each variant's loss weight at three values, 4x apart
-  around the config's earlier value (:data:`TASKS`). Chosen on **val**.
+  around the config's earlier value (:data:`TASKS`), extended by a 4x step
+  while the best sits at an end of the grid (twice at most). Chosen on
+  **val**.
 * ``seeds``: seeds 0, 1, 2 of the student alone and every variant at the
   weight in its config. Reported on **test**. The stage refuses to start
   while a config's weight is not the one its sweep picked on val (put the
@@ -51,6 +53,8 @@ SEEDS = (0, 1, 2)
 #: The loss-weight grids: 4x apart, the middle one the config's value
 #: before the sweep.
 GRID = (0.25, 1.0, 4.0)
+#: How many steps a sweep may add beyond its grid (see sweep_values).
+MAX_EXTEND = 2
 
 
 class Variant:
@@ -349,10 +353,46 @@ def write_json(path: str, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def sweep_values(variant: Variant, lookup: Callable[[str], Optional[dict]],
+                 metric: str) -> List[float]:
+    """The values a variant's sweep needs, given what has finished.
+
+    The grid, extended by one more step of its ratio (4x) beyond an end
+    while the best finished value on val sits at that end, at most
+    :data:`MAX_EXTEND` times: a best value at the edge of the grid says the
+    optimum may lie outside it.
+
+    Args:
+        variant (Variant): A variant with a knob.
+        lookup (Callable): Run id -> its result, or None if not finished.
+        metric (str): The task's metric (higher is better).
+
+    Returns:
+        list[float]: Increasing values; the last extension may be
+        unfinished.
+    """
+    values = list(variant.sweep)
+    ratio = GRID[1] / GRID[0]
+    for _ in range(MAX_EXTEND):
+        results = [lookup(Run(variant, 0, v).id) for v in values]
+        if any(r is None for r in results):
+            break
+        scores = [r['metrics']['val'][metric] for r in results]
+        best = scores.index(max(scores))
+        if best == len(values) - 1:
+            values.append(round(values[-1] * ratio, 10))
+        elif best == 0:
+            values.insert(0, round(values[0] / ratio, 10))
+        else:
+            break
+    return values
+
+
 def sweep_choice(variant: Variant,
                  lookup: Callable[[str], Optional[dict]],
                  metric: str) -> Optional[float]:
-    """The sweep value with the best val ``metric``; None if unfinished.
+    """The sweep value with the best val ``metric``; None while any value
+    of :func:`sweep_values` is unfinished.
 
     Args:
         variant (Variant): A variant with a knob.
@@ -360,7 +400,7 @@ def sweep_choice(variant: Variant,
         metric (str): The task's metric (higher is better).
     """
     best = None
-    for value in variant.sweep:
+    for value in sweep_values(variant, lookup, metric):
         res = lookup(Run(variant, 0, value).id)
         if res is None:
             return None
@@ -396,8 +436,17 @@ def check_sweep(task: Task, variants: Sequence[Variant],
     return problems
 
 
-def sweep_runs(variants: Sequence[Variant]) -> List[Run]:
-    return [Run(v, 0, value) for v in variants for value in v.sweep]
+def sweep_runs(variants: Sequence[Variant], task: Task,
+               results: str) -> List[Run]:
+    """Seed-0 runs of every value the sweeps need now (grids and their
+    extensions so far)."""
+    def lookup(run_id: str) -> Optional[dict]:
+        return read_result(results, run_id)
+
+    return [
+        Run(v, 0, value) for v in variants if v.knob
+        for value in sweep_values(v, lookup, task.metric)
+    ]
 
 
 def seed_runs(variants: Sequence[Variant],
@@ -819,7 +868,8 @@ def main(argv=None) -> int:
     stages = (['teacher', 'sweep', 'seeds']
               if args.stage == 'all' else [args.stage])
     if args.list:
-        runs = sweep_runs(variants) + seed_runs(variants, args.seeds)
+        runs = sweep_runs(variants, task, args.results) + seed_runs(
+            variants, args.seeds)
         seen = set()
         for r in runs:
             if r.id not in seen:
@@ -830,8 +880,17 @@ def main(argv=None) -> int:
     teacher_ckpt, cost_file = prepare_teacher(args, task)
     failed = 0
     if 'sweep' in stages:
-        failed += run_all(sweep_runs(variants), args, task, teacher_ckpt,
-                          cost_file)
+        # A round's results can extend a sweep (a best value at an end of
+        # its grid), so run rounds until nothing new is needed.
+        while True:
+            runs = sweep_runs(variants, task, args.results)
+            if all(read_result(args.results, r.id) for r in runs):
+                break
+            round_failed = run_all(runs, args, task, teacher_ckpt,
+                                   cost_file)
+            failed += round_failed
+            if round_failed:
+                break
     if 'seeds' in stages:
         problems = check_sweep(task,
                                [v for v in variants if v.knob or v.uses],

@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from distill_study import (ROOT, SEEDS, TASKS, Run, Task,  # noqa: E402
-                           config_value, sweep_choice)
+                           config_value, sweep_choice, sweep_values)
 
 BEGIN, END = '<!-- study:begin -->', '<!-- study:end -->'
 
@@ -226,7 +226,7 @@ def sweep_table(task: Task, results: Dict[str, dict]) -> str:
         if not variant.knob:
             continue
         cells = []
-        for value in variant.sweep:
+        for value in sweep_values(variant, results.get, key):
             res = results.get(Run(variant, 0, value).id)
             score = (f'{scale * res["metrics"]["val"][key]:.1f}'
                      if res else '-')
@@ -441,7 +441,8 @@ def render(task: Task, results: Dict[str, dict], fig_dir: str,
         ('one RoI', roi_figure(results, fig('roi_plan.png'))),
     ]
     expected = len(SEEDS) * len(task.variants) + sum(
-        len(v.sweep) - 1 for v in task.variants.values() if v.knob)
+        len(sweep_values(v, results.get, spec.metric)) - 1
+        for v in task.variants.values() if v.knob)
     done = sum(1 for k in results if k not in ('teacher', 'roi_example'))
     scale = ('COCO metrics x 100' if task.name == 'det' else
              'top-1 and ECE in %')
@@ -451,7 +452,8 @@ def render(task: Task, results: Dict[str, dict], fig_dir: str,
         f'Result files: {done} of {expected} runs finished.', '',
         '**Teacher**, val metric at each regular checkpoint:', '',
         teacher_table(task, results), '', '**Loss weights** chosen on val '
-        '(seed 0; 4x apart around the earlier value):', '',
+        '(seed 0; 4x apart around the earlier value, extended while the '
+        'best is at an end):', '',
         sweep_table(task, results), '',
         f'**Test split**, mean ± std over the seeds ({scale}); gap closed = '
         f'(method - student) / (teacher - student) on the first metric. The '
