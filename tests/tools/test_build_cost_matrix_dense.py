@@ -89,8 +89,8 @@ def test_training_builds_it_with_the_hook_and_accepts_the_tools_file(setup):
         f'custom_hooks.0.cost_file={cost_file}',
         'custom_hooks.0.num_per_class=2', 'custom_hooks.0.bg_per_image=4',
         'custom_hooks.1.by_epoch=False', 'train_cfg.max_iters=2',
-        'train_cfg.val_interval=1000', 'default_hooks.logger.interval=1',
-        *_loader_options(setup)
+        'default_hooks.logger.interval=1', 'val_dataloader=None',
+        'val_cfg=None', 'val_evaluator=None', *_loader_options(setup)
     ])
     assert 'Built the cost matrix (11, 11)' in log
     assert 'distill.loss_wkd_l' in log
