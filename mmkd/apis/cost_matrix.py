@@ -63,7 +63,8 @@ def _check_counts(num_per_class: int, bg_per_image: int) -> None:
 @contextlib.contextmanager
 def _eval_capturing_inputs(detector: nn.Module, module: nn.Module,
                            flatten: bool) -> Iterator[List[Tensor]]:
-    """Put ``detector`` in eval mode and record what ``module`` receives.
+    """Put ``detector`` in eval mode and record what ``module`` (or each
+    module of an ``nn.ModuleList``) receives.
 
     Yields the list the forward pre-hook appends to: ``module``'s first
     input, detached, float32 (flattened to ``(N, -1)`` and copied with
@@ -77,11 +78,14 @@ def _eval_capturing_inputs(detector: nn.Module, module: nn.Module,
 
     was_training = detector.training
     detector.eval()
-    handle = module.register_forward_pre_hook(pre_hook)
+    # a ModuleList (one conv per level) records its convs in call order
+    modules = module if isinstance(module, nn.ModuleList) else [module]
+    handles = [m.register_forward_pre_hook(pre_hook) for m in modules]
     try:
         yield captured
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
         detector.train(was_training)
 
 
@@ -207,8 +211,10 @@ def build_detection_cost_matrix(detector: nn.Module,
 
 #: The classification convs of mmdet's dense heads, whose input is the
 #: output of the head's cls tower (``cls_convs``): GFLHead/LDHead,
-#: RetinaHead, ATSSHead, AnchorFreeHead (FCOS).
-DENSE_CLS_CONVS = ('gfl_cls', 'retina_cls', 'atss_cls', 'conv_cls')
+#: RetinaHead, ATSSHead, AnchorFreeHead (FCOS), RTMDetHead (one conv, or
+#: one per level in RTMDetSepBNHead).
+DENSE_CLS_CONVS = ('gfl_cls', 'retina_cls', 'atss_cls', 'conv_cls',
+                   'rtm_cls')
 
 
 def dense_cls_conv(head: nn.Module) -> Tuple[str, nn.Module]:
@@ -221,22 +227,24 @@ def dense_cls_conv(head: nn.Module) -> Tuple[str, nn.Module]:
         head (nn.Module): An mmdet dense head.
 
     Returns:
-        tuple[str, nn.Module]: E.g. ``('gfl_cls', head.gfl_cls)``.
+        tuple[str, nn.Module]: E.g. ``('gfl_cls', head.gfl_cls)``; for
+        RTMDetSepBNHead the ``nn.ModuleList`` of its per-level convs.
 
     Raises:
-        TypeError: If the head has none of :data:`DENSE_CLS_CONVS` (e.g.
-            RTMDet's per-level ``rtm_cls`` list).
+        TypeError: If the head has none of :data:`DENSE_CLS_CONVS`.
     """
     for name in DENSE_CLS_CONVS:
         conv = getattr(head, name, None)
-        if isinstance(conv, nn.Conv2d):
+        if isinstance(conv, nn.Conv2d) or (
+                isinstance(conv, nn.ModuleList) and len(conv)
+                and all(isinstance(c, nn.Conv2d) for c in conv)):
             return name, conv
     raise TypeError(
-        f'{type(head).__name__} has no single classification conv '
-        f'({", ".join(DENSE_CLS_CONVS)}) shared by its levels, so the '
+        f'{type(head).__name__} has no classification conv '
+        f'({", ".join(DENSE_CLS_CONVS)}, one or one per level), so the '
         'one-stage cost matrix cannot read its classification features; '
-        'supported heads: GFLHead, LDHead, RetinaHead, ATSSHead, FCOSHead. '
-        'Pass a cost matrix built otherwise to the WKD-L loss '
+        'supported heads: GFLHead, LDHead, RetinaHead, ATSSHead, FCOSHead, '
+        'RTMDetHead. Pass a cost matrix built otherwise to the WKD-L loss '
         '(cost_matrix=...).')
 
 
@@ -409,7 +417,8 @@ def collect_dense_class_features(
         TypeError: If the detector has no dense head with a classification
             conv.
         NotImplementedError: If the head's target assignment is not
-            supported (RTMDet's dynamic assignment).
+            supported (see :data:`~mmkd.models.distillers.
+            single_stage_distiller.SUPPORTED_LABEL_HEADS`).
         ValueError: If the head has no assigner (no ``train_cfg``), or a
             class got fewer than two rows (named).
     """
@@ -424,8 +433,9 @@ def collect_dense_class_features(
         raise TypeError(
             f'{type(detector).__name__} is not a one-stage detector with a '
             'dense bbox_head; collect_dense_class_features needs one '
-            '(RetinaNet, GFL, ATSS, FCOS). Use build_teacher_cost_matrix, '
-            'which picks the path from the teacher.')
+            '(RetinaNet, GFL, ATSS, FCOS, RTMDet). Use '
+            'build_teacher_cost_matrix, which picks the path from the '
+            'teacher.')
     head = detector.bbox_head
     conv_name, conv = dense_cls_conv(head)
     _label_getter(head)  # NotImplementedError for unsupported heads
@@ -450,7 +460,7 @@ def collect_dense_class_features(
             inputs, samples = data['inputs'], data['data_samples']
             gts, gts_ignore, metas = unpack_gt_instances(samples)
             captured.clear()
-            head(detector.extract_feat(inputs))
+            outs = head(detector.extract_feat(inputs))
             feats = list(captured)
             if len(feats) != len(num_base_priors):
                 raise RuntimeError(
@@ -460,7 +470,7 @@ def collect_dense_class_features(
                     'level.')
             sizes = [f.shape[-2:] for f in feats]
             labels = dense_prior_labels(head, sizes, gts, metas, gts_ignore,
-                                        inputs.device)
+                                        inputs.device, preds=outs)
             bg = bg_per_image if rows.counts[num_classes] < \
                 num_per_class else 0
             masks = inside = None

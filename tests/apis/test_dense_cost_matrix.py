@@ -177,6 +177,47 @@ def test_fcos_rows_come_from_its_point_assignment():
     assert dense_cls_conv(model.bbox_head)[0] == 'conv_cls'
 
 
+def test_rtmdet_rows_come_from_its_dynamic_assignment():
+    model = detector('rtmdet')
+    feats = collect_dense_class_features(
+        model, loader(), num_per_class=2, bg_per_image=2, progress=False)
+    assert feats.shape == (C + 1, 2, 16)
+    head = model.bbox_head
+    assert dense_cls_conv(head)[0] == 'rtm_cls'
+    # reference: the head's own loss, with the inputs of its per-level
+    # classification convs and its assignment recorded
+    seen, assigned = [], []
+    hooks = [
+        conv.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+        for conv in head.rtm_cls
+    ]
+
+    def get_targets(*args, **kwargs):
+        targets = type(head).get_targets(head, *args, **kwargs)
+        assigned.append(torch.cat(targets[1], 1))
+        return targets
+
+    head.get_targets = get_targets
+    expected = [set() for _ in range(C)]
+    model.eval()
+    with torch.no_grad():
+        for batch in loader():
+            seen.clear()
+            assigned.clear()
+            data = model.data_preprocessor(batch, False)
+            head.loss(model.extract_feat(data['inputs']), data['data_samples'])
+            rows = torch.cat([f.permute(0, 2, 3, 1).flatten(1, 2)
+                              for f in seen], 1)
+            for i, labels in enumerate(assigned[0]):
+                for p in (labels < C).nonzero().flatten().tolist():
+                    expected[int(labels[p])].add(tuple(rows[i, p].tolist()))
+    for hook in hooks:
+        hook.remove()
+    for c in range(C):
+        for row in feats[c]:
+            assert tuple(row.tolist()) in expected[c]
+
+
 def test_teacher_mode_and_hooks_are_restored():
     model = detector()
     model.train()
@@ -196,7 +237,7 @@ def test_bad_teachers_are_named():
     with pytest.raises(ValueError, match='no assigner'):
         collect_dense_class_features(
             MODELS.build(no_train_cfg), loader(), progress=False)
-    with pytest.raises(TypeError, match='no single classification conv'):
+    with pytest.raises(TypeError, match='no classification conv'):
         dense_cls_conv(torch.nn.Conv2d(1, 1, 1))
     with pytest.raises(ValueError, match='bg_per_image must be a positive'):
         collect_dense_class_features(

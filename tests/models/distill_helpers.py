@@ -156,7 +156,8 @@ class RecordingLossNoLabels(RecordingLoss):
 SINGLE_STAGE_CONFIGS = dict(
     retinanet='mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
     gfl='mmdet::gfl/gfl_r50_fpn_1x_coco.py',
-    fcos='mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py')
+    fcos='mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+    rtmdet='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py')
 _SINGLE_BASES = {}
 
 
@@ -167,11 +168,15 @@ def tiny_single_stage_cfg(kind: str = 'retinanet',
                           **head) -> ConfigDict:
     """A ResNet-18-FPN one-stage detector (``kind``: ``'retinanet'``,
     ``'gfl'`` or ``'fcos'``) with one 16-channel conv per head branch;
-    ``head`` updates the ``bbox_head`` config."""
+    ``head`` updates the ``bbox_head`` config. ``'rtmdet'`` is RTMDet-tiny
+    with its CSPNeXt backbone and PAFPN narrowed (``base_channels`` / 64 of
+    its width) and BN for SyncBN."""
     if kind not in _SINGLE_BASES:
         from mmengine.hub import get_config
         _SINGLE_BASES[kind] = get_config(SINGLE_STAGE_CONFIGS[kind]).model
     cfg = copy.deepcopy(_SINGLE_BASES[kind])
+    if kind == 'rtmdet':
+        return _tiny_rtmdet(cfg, base_channels, fpn, num_classes, head)
     cfg.backbone.update(
         depth=18,
         base_channels=base_channels,
@@ -189,6 +194,28 @@ def tiny_single_stage_cfg(kind: str = 'retinanet',
     if kind in ('gfl', 'fcos'):  # their heads default to GN(32)
         cfg.bbox_head.norm_cfg = dict(
             type='GN', num_groups=4, requires_grad=True)
+    cfg.bbox_head.update(head)
+    cfg['_scope_'] = 'mmdet'
+    return cfg
+
+
+def _tiny_rtmdet(cfg: ConfigDict, base_channels: int, fpn: int,
+                 num_classes: int, head: dict) -> ConfigDict:
+    bn = dict(type='BN')
+    # CSPNeXt P5 stage widths are 128, 256, 512, 1024 x widen_factor
+    widen = base_channels / 64
+    cfg.backbone.update(
+        widen_factor=widen, init_cfg=None, norm_cfg=bn, deepen_factor=0.167)
+    cfg.neck.update(
+        in_channels=[int(c * widen) for c in (256, 512, 1024)],
+        out_channels=fpn,
+        norm_cfg=bn)
+    cfg.bbox_head.update(
+        num_classes=num_classes,
+        in_channels=fpn,
+        feat_channels=fpn,
+        stacked_convs=1,
+        norm_cfg=bn)
     cfg.bbox_head.update(head)
     cfg['_scope_'] = 'mmdet'
     return cfg

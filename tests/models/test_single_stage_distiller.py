@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""SingleStageDistiller on tiny RetinaNets, GFLs and FCOSs (CPU, seconds)."""
+"""SingleStageDistiller on tiny RetinaNets, GFLs, FCOSs and RTMDets (CPU,
+seconds)."""
 import math
 
 import pytest
@@ -293,6 +294,43 @@ def test_fcos_positives_come_from_its_point_assignment():
     pos = labels < C
     assert int(pos.sum()) > 0
     assert torch.equal(rec.calls[-1]['labels'], labels[pos])
+
+
+def test_rtmdet_positives_are_its_own_losss_dynamic_assignment():
+    rec = RecordingLoss()
+    model = build(
+        'rtmdet',
+        distill_losses=dict(loss_rec=rec, loss_f=dict(type='mmdet.MSELoss')),
+        distill_inputs=dict(
+            loss_rec='dense_cls',
+            loss_f=dict(source='fpn', region='gt', connector='fpn')),
+        connectors=dict(
+            fpn=dict(
+                type='mmkd.ConvConnector', in_channels=16, out_channels=16)))
+    head = model.student.bbox_head
+    seen = []
+
+    def get_targets(*args, **kwargs):
+        targets = type(head).get_targets(head, *args, **kwargs)
+        seen.append(torch.cat(targets[1], 1).clone())
+        return targets
+
+    head.get_targets = get_targets  # records the student's own loss too
+    inputs, samples = make_batch(model, num_items=[2, 3])
+    losses = model.loss(inputs, samples)
+    assert {'student.loss_cls', 'student.loss_bbox', 'distill.loss_f'
+            } <= set(losses)
+    assert float(losses['distill.loss_f']) > 0
+    # one assignment in the student's loss, one in the distiller: the same
+    assert len(seen) == 2 and torch.equal(seen[0], seen[1])
+    labels = seen[0].flatten()
+    pos = labels < C
+    assert int(pos.sum()) > 0
+    assert torch.equal(rec.calls[-1]['labels'], labels[pos])
+    gts, ignore, metas = unpack_gt_instances(samples)
+    sizes = [x.shape[-2:] for x in model.student.extract_feat(inputs)]
+    with pytest.raises(ValueError, match='pass the head outputs'):
+        dense_prior_labels(head, sizes, gts, metas, ignore)
 
 
 def test_dense_prior_labels_is_the_heads_assignment():

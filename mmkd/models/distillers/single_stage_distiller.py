@@ -16,10 +16,11 @@ error).
 Which priors are positive comes from the student head's own target
 assignment (:func:`dense_prior_labels`): ``AnchorHead.get_targets`` for
 RetinaNet-like heads, the ATSS assigner path of ``ATSSHead``/``GFLHead``,
-and ``FCOSHead.get_targets`` for FCOS. The assignment runs a second time
-for the distiller (``loss_by_feat`` does not return it); the assigners of
-these heads are deterministic, so both runs agree, and the cost (IoUs
-between priors and boxes) is small next to the networks.
+``FCOSHead.get_targets`` for FCOS, and for RTMDet its dynamic soft-label
+assignment on the student's detached outputs. The assignment runs a second
+time for the distiller (``loss_by_feat`` does not return it); these
+assigners are deterministic functions of their inputs, so both runs agree,
+and the cost (IoUs between priors and boxes) is small next to the networks.
 
 What it shares with :class:`~mmkd.models.DetectionDistiller` (FPN terms,
 connector and class checks, cost-matrix size, non-finite teacher reports)
@@ -65,7 +66,8 @@ DEFAULT_SCORE_THR = 0.3
 #: Heads :func:`dense_prior_labels` supports, for messages.
 SUPPORTED_LABEL_HEADS = (
     'AnchorHead subclasses that keep AnchorHead.get_targets (RetinaHead, '
-    'SSDHead, ...), ATSSHead, GFLHead (and LDHead), FCOSHead')
+    'SSDHead, ...), ATSSHead, GFLHead (and LDHead), FCOSHead, RTMDetHead '
+    '(and RTMDetSepBNHead)')
 #: Heads with GFL-style box distributions, for messages.
 BOX_DISTRIBUTION_HEADS = ('GFLHead, LDHead and other heads with reg_max and '
                           'an Integral (integral)')
@@ -79,8 +81,11 @@ def _label_getter(head: nn.Module) -> Callable:
             supported (named in the message).
     """
     from mmdet.models.dense_heads import (AnchorHead, ATSSHead, FCOSHead,
-                                          GFLHead)
+                                          GFLHead, RTMDetHead)
     get_targets = type(head).get_targets
+    if isinstance(head, RTMDetHead) and \
+            get_targets is RTMDetHead.get_targets:
+        return _rtmdet_labels
     # anchors first, labels second (ATSS/GFL); labels first (AnchorHead)
     if isinstance(head, (ATSSHead, GFLHead)) and get_targets in (
             ATSSHead.get_targets, GFLHead.get_targets):
@@ -99,7 +104,8 @@ def _label_getter(head: nn.Module) -> Callable:
 def _anchor_labels(head: nn.Module, featmap_sizes: List[torch.Size],
                    batch_gt_instances: list, batch_img_metas: List[dict],
                    batch_gt_instances_ignore: Optional[list],
-                   device: torch.device, index: int) -> Tensor:
+                   device: torch.device, preds: Optional[Sequence],
+                   index: int) -> Tensor:
     anchor_list, valid_flag_list = head.get_anchors(
         featmap_sizes, batch_img_metas, device=device)
     targets = head.get_targets(
@@ -114,7 +120,7 @@ def _anchor_labels(head: nn.Module, featmap_sizes: List[torch.Size],
 def _point_labels(head: nn.Module, featmap_sizes: List[torch.Size],
                   batch_gt_instances: list, batch_img_metas: List[dict],
                   batch_gt_instances_ignore: Optional[list],
-                  device: torch.device) -> Tensor:
+                  device: torch.device, preds: Optional[Sequence]) -> Tensor:
     points = head.prior_generator.grid_priors(
         featmap_sizes, dtype=torch.float32, device=device)
     labels = head.get_targets(points, batch_gt_instances)[0]
@@ -123,12 +129,47 @@ def _point_labels(head: nn.Module, featmap_sizes: List[torch.Size],
     return torch.cat([lvl.view(num_imgs, -1) for lvl in labels], dim=1)
 
 
+def _rtmdet_labels(head: nn.Module, featmap_sizes: List[torch.Size],
+                   batch_gt_instances: list, batch_img_metas: List[dict],
+                   batch_gt_instances_ignore: Optional[list],
+                   device: torch.device, preds: Optional[Sequence]) -> Tensor:
+    # RTMDet's DynamicSoftLabelAssigner matches on the predictions, so the
+    # labels are those of RTMDetHead.loss_by_feat on these outputs
+    from mmdet.structures.bbox import distance2bbox
+    if preds is None:
+        raise ValueError(
+            f'{type(head).__name__} assigns targets from its predictions '
+            '(DynamicSoftLabelAssigner); pass the head outputs '
+            '(cls_scores, bbox_preds) as `preds`.')
+    cls_scores, bbox_preds = preds[0], preds[1]
+    num_imgs = len(batch_img_metas)
+    anchor_list, valid_flag_list = head.get_anchors(
+        featmap_sizes, batch_img_metas, device=device)
+    scores = flatten_dense(cls_scores, head.cls_out_channels).detach()
+    boxes = torch.cat([
+        distance2bbox(anchor.reshape(-1, 4),
+                      pred.detach().permute(0, 2, 3, 1).reshape(
+                          num_imgs, -1, 4))
+        for anchor, pred in zip(anchor_list[0], bbox_preds)
+    ], 1)
+    targets = head.get_targets(
+        scores,
+        boxes,
+        anchor_list,
+        valid_flag_list,
+        batch_gt_instances,
+        batch_img_metas,
+        batch_gt_instances_ignore=batch_gt_instances_ignore)
+    return torch.cat(targets[1], dim=1)
+
+
 def dense_prior_labels(head: nn.Module,
                        featmap_sizes: Sequence[torch.Size],
                        batch_gt_instances: list,
                        batch_img_metas: List[dict],
                        batch_gt_instances_ignore: Optional[list] = None,
-                       device: Optional[torch.device] = None) -> Tensor:
+                       device: Optional[torch.device] = None,
+                       preds: Optional[Sequence] = None) -> Tensor:
     """Per-prior labels of a batch from a dense head's own assignment.
 
     Runs the head's target assignment as its ``loss_by_feat`` does (same
@@ -149,6 +190,9 @@ def dense_prior_labels(head: nn.Module,
             boxes per image. Defaults to None.
         device (torch.device, optional): Device of the priors. Defaults to
             the CPU.
+        preds (Sequence, optional): The head's outputs (``cls_scores``,
+            ``bbox_preds``, per level), for heads that assign from their
+            predictions (RTMDet); unused by the others. Defaults to None.
 
     Returns:
         torch.Tensor: Long labels of shape (N, P), P the priors of all
@@ -156,12 +200,14 @@ def dense_prior_labels(head: nn.Module,
 
     Raises:
         NotImplementedError: If the head's assignment is not supported.
+        ValueError: If the head assigns from predictions and ``preds`` is
+            missing.
     """
     getter = _label_getter(head)
     device = torch.device('cpu') if device is None else device
     return getter(head, [torch.Size(s) for s in featmap_sizes],
                   batch_gt_instances, batch_img_metas,
-                  batch_gt_instances_ignore, device)
+                  batch_gt_instances_ignore, device, preds)
 
 
 def flatten_dense(maps: Sequence[Tensor], width: int) -> Tensor:
@@ -294,9 +340,10 @@ class SingleStageDistiller(BaseDetectorDistiller):
         of every location mode come from that assignment, which is
         supported for RetinaNet-like anchor heads, ATSS, GFL and FCOS
         (:data:`SUPPORTED_LABEL_HEADS`); heads with their own
-        prediction-dependent assignment (RTMDet's dynamic soft labels)
-        raise ``NotImplementedError`` for ``'dense_cls'``/``'dense_box'``
-        and support ``'fpn'`` only.
+        prediction-dependent assignment raise ``NotImplementedError`` for
+        ``'dense_cls'``/``'dense_box'`` and support ``'fpn'`` only, except
+        RTMDet, whose dynamic soft-label assignment is rerun on the
+        student's (detached) outputs, as its own loss does.
       - ``'teacher'``: priors where the teacher's max sigmoid score is at
         least ``score_thr`` (default 0.3): where the teacher sees an
         object, including objects near but outside the student's
@@ -659,7 +706,7 @@ class SingleStageDistiller(BaseDetectorDistiller):
             out['valid'] = valid
             out['labels'] = dense_prior_labels(
                 s_head, featmap_sizes, batch_gt_instances, batch_img_metas,
-                batch_gt_instances_ignore, device)
+                batch_gt_instances_ignore, device, preds=outs)
             return out, int((~valid).sum())
 
         masks: List[Optional[List[Tensor]]] = [None]
