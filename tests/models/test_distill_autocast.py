@@ -19,9 +19,12 @@ setup_mmdet()
 import mmpretrain.models  # noqa: E402,F401
 from test_classification_distiller import batch, build  # noqa: E402
 from test_detection_distiller import full_distiller  # noqa: E402
+from test_single_stage_distiller import \
+    full_distiller as one_stage_distiller  # noqa: E402
 
 CLS_METHODS = ('wkd-lf', 'kd', 'dkd')
 DET_TERMS = ('loss_wkd_l', 'loss_wkd_f', 'loss_fpn', 'loss_reg')
+ONE_STAGE_TERMS = ('loss_wkd_l', 'loss_kd', 'loss_box', 'loss_fpn')
 
 
 def _distill_terms(losses: dict) -> dict:
@@ -132,6 +135,27 @@ def test_detection_terms_are_float32_under_bf16_autocast(cpu_bf16_mmcv):
         assert torch.isfinite(value) and float(value.detach()) > 0, key
     # A count, logged: bfloat16 would round it above 256.
     assert losses['distill.nonfinite_teacher'].dtype == torch.float32
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    _check_gradients(model)
+
+
+def test_one_stage_terms_are_float32_under_bf16_autocast():
+    # GFL pair: WKD-L and KD on dense class outputs, W1 on box
+    # distributions, FPN; the student's head runs in bfloat16
+    model = one_stage_distiller()
+    inputs, samples = make_batch(model, num_items=[2, 3])
+    seen = []
+    handle = _record_dtype(model.student.bbox_head.gfl_cls, seen)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(inputs, samples)
+    handle.remove()
+    assert seen and set(seen) == {torch.bfloat16}
+    terms = _distill_terms(losses)
+    assert set(terms) == {f'distill.{k}' for k in ONE_STAGE_TERMS}
+    for key, value in terms.items():
+        assert value.dtype == torch.float32, key
+        assert torch.isfinite(value) and float(value.detach()) > 0, key
     total, _ = model.parse_losses(losses)
     total.backward()
     _check_gradients(model)
