@@ -11,7 +11,9 @@ it is not converged, and the distilled student can pass it. The evidence
 study (``tools/benchmarks/distill_study.py``) uses the 3x teacher. Every
 stage is cached in
 ``--work-dir``: a finished stage (final checkpoint, metrics file) is reused,
-so re-running only does what is missing; ``--force`` redoes everything.
+so re-running only does what is missing; a training run whose config (with
+its ``_base_`` files and options) changed since is redone; ``--force``
+redoes everything.
 
 Usage::
 
@@ -19,6 +21,7 @@ Usage::
 """
 import argparse
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
@@ -86,20 +89,34 @@ def final_checkpoint(work_dir: str) -> Optional[str]:
     return ckpt if osp.exists(ckpt) and osp.exists(done) else None
 
 
+def config_fingerprint(config: str, options: Optional[List[str]]) -> str:
+    """SHA-256 of the config as mmengine merges it (``_base_`` files
+    included) and the options: what decides a training run."""
+    from mmengine.config import Config
+    text = Config.fromfile(config, import_custom_modules=False).pretty_text
+    text += '\n'.join(options or [])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def train(name: str,
           config: str,
           work_dir: str,
           force: bool,
           options: Optional[List[str]] = None) -> Dict:
-    """Train one config unless a finished run is cached."""
+    """Train one config unless a finished run of the same config (and
+    options) is cached."""
     ckpt = final_checkpoint(work_dir)
     done = osp.join(work_dir, 'train_done.json')
+    fingerprint = config_fingerprint(config, options)
     if ckpt and not force:
         with open(done) as f:
             info = json.load(f)
-        print(f'[{name}] reusing {ckpt} (trained in '
-              f'{info["train_seconds"] / 60:.1f} min)')
-        return info
+        if info.get('config_sha256') == fingerprint:
+            print(f'[{name}] reusing {ckpt} (trained in '
+                  f'{info["train_seconds"] / 60:.1f} min)')
+            return info
+        print(f'[{name}] {osp.basename(config)} changed since {ckpt} was '
+              'trained; training again')
     os.makedirs(work_dir, exist_ok=True)
     # No validation inside training: ``evaluate`` runs tools/test.py on the
     # final checkpoint, which is the same CocoMetric on the same split.
@@ -112,7 +129,8 @@ def train(name: str,
         '--cfg-options', *options
     ], osp.join(work_dir, 'train_stdout.log'))
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
-    info = dict(checkpoint=ckpt, train_seconds=seconds)
+    info = dict(
+        checkpoint=ckpt, train_seconds=seconds, config_sha256=fingerprint)
     with open(done, 'w') as f:
         json.dump(info, f)
     return info

@@ -97,6 +97,38 @@ def test_finished_stages_are_reused(demo, tmp_path, monkeypatch):
     assert len(calls) == 8 and '--force' in calls[0]
 
 
+def test_a_changed_config_is_trained_again(demo, tmp_path, monkeypatch):
+    """A user who pulls new loss weights must not get the old run back."""
+    module, calls = demo
+    monkeypatch.setattr('sys.argv',
+                        ['toy_demo.py', '--work-dir', str(tmp_path / 'd')])
+    module.main()
+    calls.clear()
+    # the distillation config changes (e.g. a new loss weight)
+    fingerprint = module.config_fingerprint
+
+    def changed(config, options):
+        extra = ['x'] if config.endswith('_wkd-lf_toy-digits.py') else []
+        return fingerprint(config, (options or []) + extra)
+
+    monkeypatch.setattr(module, 'config_fingerprint', changed)
+    module.main()
+    # only that run trains again (and is evaluated again)
+    assert _tools(calls) == ['make_toy_data.py', 'train.py', 'test.py']
+    assert calls[1][2].endswith('_wkd-lf_toy-digits.py')
+
+
+def test_the_fingerprint_follows_the_merged_config(demo):
+    module, _ = demo
+    base = osp.join(ROOT, 'configs', 'toy_digits',
+                    'faster-rcnn_r50-w32-to-r18-w16_fpn_wkd-lf_toy-digits.py')
+    first = module.config_fingerprint(base, ['a=1'])
+    assert first == module.config_fingerprint(base, ['a=1'])
+    assert first != module.config_fingerprint(base, ['a=2'])
+    other = base.replace('_wkd-lf_', '_wkd-lf-bbox_')
+    assert first != module.config_fingerprint(other, ['a=1'])
+
+
 def test_a_failing_stage_names_its_log(tmp_path):
     spec = importlib.util.spec_from_file_location(
         'toy_demo_real', osp.join(ROOT, 'tools', 'toy_demo.py'))
