@@ -4,7 +4,8 @@ _base_ = './faster-rcnn_r50-w32-to-r18-w16_fpn_distill_toy-digits.py'
 
 model = dict(
     distill_losses=dict(
-        loss_fitnet=dict(type='mmdet.MSELoss', loss_weight=1.0)),
+        # weight chosen on val (README, sweep table)
+        loss_fitnet=dict(type='mmdet.MSELoss', loss_weight=4.0)),
     distill_inputs=dict(loss_fitnet=dict(source='fpn', connector='fpn')),
     connectors=dict(
         fpn=dict(type='mmkd.ConvConnector', in_channels=64,

@@ -9,7 +9,7 @@ model = dict(
             type='mmkd.WKDFeatureLoss',
             grid=4,
             mean_cov_ratio=2.0,
-            loss_weight=0.02)),
+            loss_weight=0.08)),  # chosen on val (README, sweep table)
     distill_inputs=dict(loss_wkd_f=dict(source='roi_feat', connector='roi')),
     connectors=dict(
         roi=dict(type='mmkd.ConvConnector', in_channels=64,
