@@ -1,10 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Two CPU processes (gloo) with half the batch give the same first
 iteration as one process: same losses, same all-reduced gradients, no
-unused-parameter error with a frozen teacher inside the wrapped model."""
+unused-parameter error with a frozen teacher inside the wrapped model.
+For DetectionDistiller (Faster R-CNN) and SingleStageDistiller (GFL)."""
 import os.path as osp
 import sys
 
+import pytest
 import torch
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -22,9 +24,11 @@ def deterministic_cfg():
     return cfg
 
 
-def build(seed=0):
+def build(seed=0, kind='two_stage'):
     from distill_helpers import build_distiller, setup_mmdet, teacher_cfg
     setup_mmdet()
+    if kind == 'one_stage':
+        return build_one_stage(seed)
     teacher = teacher_cfg(fpn=32)
     teacher.train_cfg = deterministic_cfg().train_cfg
     return build_distiller(
@@ -38,6 +42,32 @@ def build(seed=0):
             loss_kd='roi_cls',
             # P6 of a 64 px image is 1x1: too small for a variance
             loss_f=dict(source='fpn', connector='fpn', levels=[0, 1, 2, 3])),
+        connectors=dict(
+            fpn=dict(
+                type='mmkd.ConvConnector', in_channels=16,
+                out_channels=32)))
+
+
+def build_one_stage(seed=0):
+    """GFL pair with a dense class term, the box W1 and an FPN term (the
+    head's ATSS assignment is deterministic, its loss normalisers are
+    all-reduced by mmdet)."""
+    import torch
+    from distill_helpers import tiny_single_stage_cfg
+
+    from mmkd.models import SingleStageDistiller
+    torch.manual_seed(seed)
+    return SingleStageDistiller(
+        student=tiny_single_stage_cfg('gfl'),
+        teacher=tiny_single_stage_cfg('gfl', base_channels=16, fpn=32),
+        distill_losses=dict(
+            loss_kd=dict(type='mmkd.KDLoss'),
+            loss_box=dict(type='mmkd.WassersteinBoxLoss'),
+            loss_f=dict(type='mmdet.MSELoss')),
+        distill_inputs=dict(
+            loss_kd='dense_cls',
+            loss_box='dense_box',
+            loss_f=dict(source='fpn', connector='fpn')),
         connectors=dict(
             fpn=dict(
                 type='mmkd.ConvConnector', in_channels=16,
@@ -65,11 +95,11 @@ def step(model, forward, packed):
     return flat, grads
 
 
-def worker(rank, port, out_dir):
+def worker(rank, port, out_dir, kind):
     import torch.distributed as dist
     init_gloo(rank, port)
     from mmkd.engine import MMKDDistributedDataParallel
-    model = build()
+    model = build(kind=kind)
     model.train()
     ddp = MMKDDistributedDataParallel(
         module=model, broadcast_buffers=False, find_unused_parameters=False)
@@ -79,14 +109,15 @@ def worker(rank, port, out_dir):
     dist.destroy_process_group()
 
 
-def test_two_processes_match_one_process(tmp_path):
-    spawn_two(worker, str(tmp_path))
+@pytest.mark.parametrize('kind', ['two_stage', 'one_stage'])
+def test_two_processes_match_one_process(tmp_path, kind):
+    spawn_two(worker, str(tmp_path), kind)
     ranks = [
         torch.load(tmp_path / f'rank{r}.pth', weights_only=True)
         for r in range(2)
     ]
     # one process, the same image twice
-    model = build()
+    model = build(kind=kind)
     model.train()
     packed = one_image()
     batch = dict(
@@ -94,6 +125,10 @@ def test_two_processes_match_one_process(tmp_path):
         data_samples=[packed['data_samples'][0],
                       packed['data_samples'][0].clone()])
     losses, grads = step(model, model, batch)
+    terms = {k for k in losses if k.startswith('distill.loss')}
+    assert terms == ({'distill.loss_kd', 'distill.loss_box', 'distill.loss_f'}
+                     if kind == 'one_stage' else
+                     {'distill.loss_kd', 'distill.loss_f'})
     for rank in ranks:
         assert set(rank['losses']) == set(losses)
         for key, value in losses.items():
