@@ -12,8 +12,9 @@ study (``tools/benchmarks/distill_study.py``) uses the 3x teacher. Every
 stage is cached in
 ``--work-dir``: a finished stage (final checkpoint, metrics file) is reused,
 so re-running only does what is missing; a training run whose config (with
-its ``_base_`` files and options) changed since is redone; ``--force``
-redoes everything.
+its ``_base_`` files and options) changed since is redone, and so is a
+distillation run whose teacher was retrained or whose cost matrix was
+rebuilt; ``--force`` redoes everything.
 
 Usage::
 
@@ -28,7 +29,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'toy_digits')
@@ -89,25 +90,37 @@ def final_checkpoint(work_dir: str) -> Optional[str]:
     return ckpt if osp.exists(ckpt) and osp.exists(done) else None
 
 
-def config_fingerprint(config: str, options: Optional[List[str]]) -> str:
-    """SHA-256 of the config as mmengine merges it (``_base_`` files
-    included) and the options: what decides a training run."""
+def config_fingerprint(config: str,
+                       options: Optional[List[str]],
+                       depends: Sequence[str] = ()) -> str:
+    """SHA-256 of what decides a training run: the config as mmengine
+    merges it (``_base_`` files included), the options and ``depends``
+    (e.g. the teacher's fingerprint). Paths inside the repository are
+    written relative to it, so a moved clone keeps its cache."""
     from mmengine.config import Config
-    text = Config.fromfile(config, import_custom_modules=False).pretty_text
-    text += '\n'.join(options or [])
-    return hashlib.sha256(text.encode()).hexdigest()
+    cfg = Config.fromfile(config, import_custom_modules=False).to_dict()
+    text = json.dumps([cfg, list(options or []), list(depends)],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.replace(ROOT, '<repo>').encode()).hexdigest()
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes."""
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def train(name: str,
           config: str,
           work_dir: str,
           force: bool,
-          options: Optional[List[str]] = None) -> Dict:
-    """Train one config unless a finished run of the same config (and
-    options) is cached."""
+          options: Optional[List[str]] = None,
+          depends: Sequence[str] = ()) -> Dict:
+    """Train one config unless a finished run of the same config, options
+    and ``depends`` (see :func:`config_fingerprint`) is cached."""
     ckpt = final_checkpoint(work_dir)
     done = osp.join(work_dir, 'train_done.json')
-    fingerprint = config_fingerprint(config, options)
+    fingerprint = config_fingerprint(config, options, depends)
     if ckpt and not force:
         with open(done) as f:
             info = json.load(f)
@@ -115,8 +128,10 @@ def train(name: str,
             print(f'[{name}] reusing {ckpt} (trained in '
                   f'{info["train_seconds"] / 60:.1f} min)')
             return info
-        print(f'[{name}] {osp.basename(config)} changed since {ckpt} was '
-              'trained; training again')
+        why = ('was trained by an older tools/toy_demo.py, which did not '
+               'record its config' if 'config_sha256' not in info else
+               'was trained with another config, teacher or cost matrix')
+        print(f'[{name}] {ckpt} {why}; training again')
     os.makedirs(work_dir, exist_ok=True)
     # No validation inside training: ``evaluate`` runs tools/test.py on the
     # final checkpoint, which is the same CocoMetric on the same split.
@@ -219,12 +234,13 @@ def main() -> None:
         osp.join(work_root, 'data_stdout.log'))
 
     rows = []
-    teacher_ckpt = None
+    teacher_ckpt, teacher_sha = None, ''
     cost_file = osp.join(work_root, 'cost_matrix', 'toy-teacher_cka-k1.pth')
     for name, cfg_name, role in RUNS:
         config = osp.join(CONFIG_DIR, cfg_name)
         work_dir = osp.join(work_root, name)
         options = None
+        depends: List[str] = []
         if teacher_ckpt is not None and 'to-' in cfg_name:
             build_cost_matrix(teacher_ckpt, cost_file, args.force)
             # The distillation configs' CostMatrixHook is the first custom
@@ -233,9 +249,12 @@ def main() -> None:
                 f'model.teacher_ckpt={teacher_ckpt}',
                 f'custom_hooks.0.cost_file={cost_file}'
             ]
-        info = train(name, config, work_dir, args.force, options)
+            # a retrained teacher or rebuilt cost matrix retrains the student
+            depends = [teacher_sha, file_sha256(cost_file)]
+        info = train(name, config, work_dir, args.force, options, depends)
         if name == 'teacher':
             teacher_ckpt = info['checkpoint']
+            teacher_sha = info['config_sha256']
         metrics = evaluate(name, config, info['checkpoint'], work_dir,
                            args.force, options)
         rows.append(dict(name=name, role=role, metrics=metrics, **info))

@@ -177,8 +177,12 @@ def test_fcos_rows_come_from_its_point_assignment():
     assert dense_cls_conv(model.bbox_head)[0] == 'conv_cls'
 
 
-def test_rtmdet_rows_come_from_its_dynamic_assignment():
-    model = detector('rtmdet')
+@pytest.mark.parametrize('head', [
+    dict(type='RTMDetSepBNHead'),
+    dict(type='RTMDetHead', with_objectness=True)
+])
+def test_rtmdet_rows_come_from_its_dynamic_assignment(head):
+    model = detector('rtmdet', **head)
     feats = collect_dense_class_features(
         model, loader(), num_per_class=2, bg_per_image=2, progress=False)
     assert feats.shape == (C + 1, 2, 16)
@@ -187,9 +191,11 @@ def test_rtmdet_rows_come_from_its_dynamic_assignment():
     # reference: the head's own loss, with the inputs of its per-level
     # classification convs and its assignment recorded
     seen, assigned = [], []
+    convs = head.rtm_cls if isinstance(head.rtm_cls,
+                                       torch.nn.ModuleList) else [head.rtm_cls]
     hooks = [
         conv.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
-        for conv in head.rtm_cls
+        for conv in convs
     ]
 
     def get_targets(*args, **kwargs):

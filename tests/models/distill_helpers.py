@@ -217,5 +217,8 @@ def _tiny_rtmdet(cfg: ConfigDict, base_channels: int, fpn: int,
         stacked_convs=1,
         norm_cfg=bn)
     cfg.bbox_head.update(head)
+    if cfg.bbox_head.type == 'RTMDetHead':  # no separate BNs per level
+        for key in ('share_conv', 'exp_on_reg'):
+            cfg.bbox_head.pop(key, None)
     cfg['_scope_'] = 'mmdet'
     return cfg

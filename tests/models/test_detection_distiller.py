@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-import torch.nn as nn
 from distill_helpers import (NUM_CLASSES, RecordingLoss,
                              RecordingLossNoLabels, build_distiller,
                              make_batch, setup_mmdet, teacher_cfg,

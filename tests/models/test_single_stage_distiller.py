@@ -296,10 +296,16 @@ def test_fcos_positives_come_from_its_point_assignment():
     assert torch.equal(rec.calls[-1]['labels'], labels[pos])
 
 
-def test_rtmdet_positives_are_its_own_losss_dynamic_assignment():
+@pytest.mark.parametrize('head', [
+    dict(type='RTMDetSepBNHead'),
+    dict(type='RTMDetHead', with_objectness=True)
+])
+def test_rtmdet_positives_are_its_own_losss_dynamic_assignment(head):
     rec = RecordingLoss()
     model = build(
         'rtmdet',
+        student=tiny_single_stage_cfg('rtmdet', **head),
+        teacher=tiny_single_stage_cfg('rtmdet', base_channels=16, **head),
         distill_losses=dict(loss_rec=rec, loss_f=dict(type='mmdet.MSELoss')),
         distill_inputs=dict(
             loss_rec='dense_cls',
@@ -331,6 +337,11 @@ def test_rtmdet_positives_are_its_own_losss_dynamic_assignment():
     sizes = [x.shape[-2:] for x in model.student.extract_feat(inputs)]
     with pytest.raises(ValueError, match='pass the head outputs'):
         dense_prior_labels(head, sizes, gts, metas, ignore)
+    with torch.no_grad():
+        outs = head(model.student.extract_feat(inputs))
+    with pytest.raises(ValueError, match='do not match the sizes of preds'):
+        dense_prior_labels(head, sizes[:-1] + [torch.Size((1, 1))], gts,
+                           metas, ignore, preds=outs)
 
 
 def test_dense_prior_labels_is_the_heads_assignment():

@@ -107,9 +107,9 @@ def test_a_changed_config_is_trained_again(demo, tmp_path, monkeypatch):
     # the distillation config changes (e.g. a new loss weight)
     fingerprint = module.config_fingerprint
 
-    def changed(config, options):
+    def changed(config, options, depends=()):
         extra = ['x'] if config.endswith('_wkd-lf_toy-digits.py') else []
-        return fingerprint(config, (options or []) + extra)
+        return fingerprint(config, (options or []) + extra, depends)
 
     monkeypatch.setattr(module, 'config_fingerprint', changed)
     module.main()
@@ -118,15 +118,46 @@ def test_a_changed_config_is_trained_again(demo, tmp_path, monkeypatch):
     assert calls[1][2].endswith('_wkd-lf_toy-digits.py')
 
 
-def test_the_fingerprint_follows_the_merged_config(demo):
+def test_a_retrained_teacher_retrains_the_distilled_student(
+        demo, tmp_path, monkeypatch):
+    module, calls = demo
+    monkeypatch.setattr('sys.argv',
+                        ['toy_demo.py', '--work-dir', str(tmp_path / 'd')])
+    module.main()
+    calls.clear()
+    fingerprint = module.config_fingerprint
+
+    def changed(config, options, depends=()):
+        # only the teacher's config changes
+        extra = ['x'] if config.endswith('r50-w32_fpn_toy-digits.py') else []
+        return fingerprint(config, (options or []) + extra, depends)
+
+    monkeypatch.setattr(module, 'config_fingerprint', changed)
+    module.main()
+    assert _tools(calls) == [
+        'make_toy_data.py', 'train.py', 'test.py', 'build_cost_matrix.py',
+        'train.py', 'test.py'
+    ]
+    assert calls[4][2].endswith('_wkd-lf_toy-digits.py')
+
+
+def test_the_fingerprint_follows_the_merged_config(demo, tmp_path):
     module, _ = demo
     base = osp.join(ROOT, 'configs', 'toy_digits',
                     'faster-rcnn_r50-w32-to-r18-w16_fpn_wkd-lf_toy-digits.py')
     first = module.config_fingerprint(base, ['a=1'])
     assert first == module.config_fingerprint(base, ['a=1'])
     assert first != module.config_fingerprint(base, ['a=2'])
+    assert first != module.config_fingerprint(base, ['a=1'], ['teacher'])
     other = base.replace('_wkd-lf_', '_wkd-lf-bbox_')
     assert first != module.config_fingerprint(other, ['a=1'])
+    # an edit of a _base_ file changes the child's fingerprint
+    (tmp_path / 'base.py').write_text('lr = 0.1\n')
+    child = tmp_path / 'child.py'
+    child.write_text("_base_ = './base.py'\nepochs = 2\n")
+    before = module.config_fingerprint(str(child), None)
+    (tmp_path / 'base.py').write_text('lr = 0.2\n')
+    assert module.config_fingerprint(str(child), None) != before
 
 
 def test_a_failing_stage_names_its_log(tmp_path):

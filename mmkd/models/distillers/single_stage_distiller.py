@@ -19,8 +19,10 @@ RetinaNet-like heads, the ATSS assigner path of ``ATSSHead``/``GFLHead``,
 ``FCOSHead.get_targets`` for FCOS, and for RTMDet its dynamic soft-label
 assignment on the student's detached outputs. The assignment runs a second
 time for the distiller (``loss_by_feat`` does not return it); these
-assigners are deterministic functions of their inputs, so both runs agree,
-and the cost (IoUs between priors and boxes) is small next to the networks.
+assigners are deterministic functions of their inputs, so both runs agree.
+The cost is that of the assignment: IoUs between priors and boxes, small
+next to the networks, except RTMDet's, whose cost matrix spans valid priors
+x boxes x classes and is paid twice per step.
 
 What it shares with :class:`~mmkd.models.DetectionDistiller` (FPN terms,
 connector and class checks, cost-matrix size, non-finite teacher reports)
@@ -142,6 +144,10 @@ def _rtmdet_labels(head: nn.Module, featmap_sizes: List[torch.Size],
             '(DynamicSoftLabelAssigner); pass the head outputs '
             '(cls_scores, bbox_preds) as `preds`.')
     cls_scores, bbox_preds = preds[0], preds[1]
+    sizes = [tuple(c.shape[-2:]) for c in cls_scores]
+    if sizes != [tuple(f) for f in featmap_sizes]:
+        raise ValueError(f'featmap_sizes {[tuple(f) for f in featmap_sizes]} '
+                         f'do not match the sizes of preds {sizes}.')
     num_imgs = len(batch_img_metas)
     anchor_list, valid_flag_list = head.get_anchors(
         featmap_sizes, batch_img_metas, device=device)
