@@ -64,6 +64,18 @@ def _check_gradients(model: nn.Module) -> None:
         assert p.grad is None and not p.requires_grad, name
 
 
+def _check_float32_terms_and_backward(model: nn.Module,
+                                      losses: dict) -> None:
+    """Every distillation term is a positive finite float32; backward
+    reaches the student and connectors only (:func:`_check_gradients`)."""
+    for key, value in _distill_terms(losses).items():
+        assert value.dtype == torch.float32, key
+        assert torch.isfinite(value) and float(value.detach()) > 0, key
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    _check_gradients(model)
+
+
 @pytest.fixture
 def cpu_bf16_mmcv(monkeypatch):
     """Give mmcv's CPU ops the reduced-precision support CUDA has.
@@ -107,14 +119,8 @@ def test_classification_terms_are_float32_under_bf16_autocast(method):
         losses = model.loss(inputs, samples)
     handle.remove()
     assert seen == [torch.bfloat16]  # the student did run in bfloat16
-    terms = _distill_terms(losses)
-    assert terms
-    for key, value in terms.items():
-        assert value.dtype == torch.float32, key
-        assert torch.isfinite(value) and float(value.detach()) > 0, key
-    total, _ = model.parse_losses(losses)
-    total.backward()
-    _check_gradients(model)
+    assert _distill_terms(losses)
+    _check_float32_terms_and_backward(model, losses)
 
 
 def test_detection_terms_are_float32_under_bf16_autocast(cpu_bf16_mmcv):
@@ -128,16 +134,10 @@ def test_detection_terms_are_float32_under_bf16_autocast(cpu_bf16_mmcv):
         losses = model.loss(inputs, samples)
     handle.remove()
     assert seen == [torch.bfloat16]
-    terms = _distill_terms(losses)
-    assert set(terms) == {f'distill.{k}' for k in DET_TERMS}
-    for key, value in terms.items():
-        assert value.dtype == torch.float32, key
-        assert torch.isfinite(value) and float(value.detach()) > 0, key
+    assert set(_distill_terms(losses)) == {f'distill.{k}' for k in DET_TERMS}
     # A count, logged: bfloat16 would round it above 256.
     assert losses['distill.nonfinite_teacher'].dtype == torch.float32
-    total, _ = model.parse_losses(losses)
-    total.backward()
-    _check_gradients(model)
+    _check_float32_terms_and_backward(model, losses)
 
 
 def test_one_stage_terms_are_float32_under_bf16_autocast():
@@ -151,14 +151,11 @@ def test_one_stage_terms_are_float32_under_bf16_autocast():
         losses = model.loss(inputs, samples)
     handle.remove()
     assert seen and set(seen) == {torch.bfloat16}
-    terms = _distill_terms(losses)
-    assert set(terms) == {f'distill.{k}' for k in ONE_STAGE_TERMS}
-    for key, value in terms.items():
-        assert value.dtype == torch.float32, key
-        assert torch.isfinite(value) and float(value.detach()) > 0, key
-    total, _ = model.parse_losses(losses)
-    total.backward()
-    _check_gradients(model)
+    assert set(_distill_terms(losses)) == {
+        f'distill.{k}'
+        for k in ONE_STAGE_TERMS
+    }
+    _check_float32_terms_and_backward(model, losses)
 
 
 def _check_finite_zeros(model: nn.Module, terms: dict) -> None:

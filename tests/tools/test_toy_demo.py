@@ -97,22 +97,29 @@ def test_finished_stages_are_reused(demo, tmp_path, monkeypatch):
     assert len(calls) == 8 and '--force' in calls[0]
 
 
-def test_a_changed_config_is_trained_again(demo, tmp_path, monkeypatch):
-    """A user who pulls new loss weights must not get the old run back."""
+def _rerun_after_change(demo, tmp_path, monkeypatch, suffix):
+    """Run the demo, then again with the config ending in ``suffix``
+    changed; returns the calls of the second run."""
     module, calls = demo
     monkeypatch.setattr('sys.argv',
                         ['toy_demo.py', '--work-dir', str(tmp_path / 'd')])
     module.main()
     calls.clear()
-    # the distillation config changes (e.g. a new loss weight)
     fingerprint = module.config_fingerprint
 
     def changed(config, options, depends=()):
-        extra = ['x'] if config.endswith('_wkd-lf_toy-digits.py') else []
+        extra = ['x'] if config.endswith(suffix) else []
         return fingerprint(config, (options or []) + extra, depends)
 
     monkeypatch.setattr(module, 'config_fingerprint', changed)
     module.main()
+    return calls
+
+
+def test_a_changed_config_is_trained_again(demo, tmp_path, monkeypatch):
+    """A user who pulls new loss weights must not get the old run back."""
+    calls = _rerun_after_change(demo, tmp_path, monkeypatch,
+                                '_wkd-lf_toy-digits.py')
     # only that run trains again (and is evaluated again)
     assert _tools(calls) == ['make_toy_data.py', 'train.py', 'test.py']
     assert calls[1][2].endswith('_wkd-lf_toy-digits.py')
@@ -120,20 +127,8 @@ def test_a_changed_config_is_trained_again(demo, tmp_path, monkeypatch):
 
 def test_a_retrained_teacher_retrains_the_distilled_student(
         demo, tmp_path, monkeypatch):
-    module, calls = demo
-    monkeypatch.setattr('sys.argv',
-                        ['toy_demo.py', '--work-dir', str(tmp_path / 'd')])
-    module.main()
-    calls.clear()
-    fingerprint = module.config_fingerprint
-
-    def changed(config, options, depends=()):
-        # only the teacher's config changes
-        extra = ['x'] if config.endswith('r50-w32_fpn_toy-digits.py') else []
-        return fingerprint(config, (options or []) + extra, depends)
-
-    monkeypatch.setattr(module, 'config_fingerprint', changed)
-    module.main()
+    calls = _rerun_after_change(demo, tmp_path, monkeypatch,
+                                'r50-w32_fpn_toy-digits.py')
     assert _tools(calls) == [
         'make_toy_data.py', 'train.py', 'test.py', 'build_cost_matrix.py',
         'train.py', 'test.py'
