@@ -3,6 +3,7 @@
 run ids and options against the real configs, the sweep protocol, resuming,
 log parsing, and the tables computed from fake result files."""
 import json
+import math
 import os.path as osp
 import sys
 
@@ -44,9 +45,16 @@ def test_every_variant_config_and_knob_exist(task):
     for v in variants.values():
         assert osp.isfile(osp.join(study.ROOT, v.config)), v.config
         if v.knob:
+            # three values 4x apart; the config holds one the sweep can
+            # visit (its grid or a 4x step beyond it, up to MAX_EXTEND)
+            assert v.sweep == tuple(v.sweep[1] * g for g in study.GRID)
+            reachable = [
+                v.sweep[1] * 4.0**k
+                for k in range(-1 - study.MAX_EXTEND, 2 + study.MAX_EXTEND)
+            ]
             value = study.config_value(v.config, v.knob)
-            assert value in v.sweep, (v.name, value, v.sweep)
-            assert v.sweep == tuple(value * g for g in study.GRID)
+            assert any(math.isclose(value, r) for r in reachable), (
+                v.name, value, v.sweep)
         for used in v.uses:
             swept = variants[used]
             assert study.config_value(v.config, swept.knob) > 0
