@@ -52,7 +52,6 @@ def build_one_stage(seed=0):
     """GFL pair with a dense class term, the box W1 and an FPN term (the
     head's ATSS assignment is deterministic, its loss normalisers are
     all-reduced by mmdet)."""
-    import torch
     from distill_helpers import tiny_single_stage_cfg
 
     from mmkd.models import SingleStageDistiller

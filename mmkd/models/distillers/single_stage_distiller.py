@@ -344,12 +344,12 @@ class SingleStageDistiller(BaseDetectorDistiller):
         own target assignment (:func:`dense_prior_labels`); the priors the
         student's classification loss pushes towards a class. The labels
         of every location mode come from that assignment, which is
-        supported for RetinaNet-like anchor heads, ATSS, GFL and FCOS
-        (:data:`SUPPORTED_LABEL_HEADS`); heads with their own
-        prediction-dependent assignment raise ``NotImplementedError`` for
-        ``'dense_cls'``/``'dense_box'`` and support ``'fpn'`` only, except
+        supported for RetinaNet-like anchor heads, ATSS, GFL, FCOS and
         RTMDet, whose dynamic soft-label assignment is rerun on the
-        student's (detached) outputs, as its own loss does.
+        student's detached outputs as its own loss does
+        (:data:`SUPPORTED_LABEL_HEADS`); other heads raise
+        ``NotImplementedError`` for ``'dense_cls'``/``'dense_box'`` and
+        support ``'fpn'`` only.
       - ``'teacher'``: priors where the teacher's max sigmoid score is at
         least ``score_thr`` (default 0.3): where the teacher sees an
         object, including objects near but outside the student's
