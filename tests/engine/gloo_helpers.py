@@ -29,6 +29,23 @@ def init_gloo(rank: int, port: int, world_size: int = 2,
     torch.set_num_threads(1)
 
 
+def finish_gloo() -> None:
+    """Leave the process group once both ranks are done with it.
+
+    The barrier keeps one rank from tearing its connections down while the
+    other still finishes its last collective (after a failed build the ranks
+    leave at different moments), and collecting garbage first drops the
+    finished work objects that gloo's threads would otherwise release during
+    interpreter shutdown: either race aborted a rank now and then.
+    """
+    import gc
+
+    import torch.distributed as dist
+    gc.collect()
+    dist.barrier()
+    dist.destroy_process_group()
+
+
 def spawn_two(worker: Callable, *args: Tuple) -> None:
     """Run ``worker(rank, port, *args)`` in two processes and wait."""
     mp.spawn(worker, args=(free_port(), *args), nprocs=2, join=True)

@@ -13,7 +13,7 @@ import torch
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'models'))
-from gloo_helpers import init_gloo, spawn_two  # noqa: E402
+from gloo_helpers import finish_gloo, init_gloo, spawn_two  # noqa: E402
 
 CLASSES = ('cat', 'dog', 'eel')
 NUM_PER_CLASS = 4
@@ -43,7 +43,6 @@ def distiller():
 
 
 def worker(rank, port, out_dir):
-    import torch.distributed as dist
     init_gloo(rank, port)
     from mmkd.engine.hooks import CostMatrixHook
     results = {}
@@ -65,7 +64,7 @@ def worker(rank, port, out_dir):
             forwards=len(forwards),
             wrote=osp.isfile(cost_file))
     torch.save(results, osp.join(out_dir, f'rank{rank}.pth'))
-    dist.destroy_process_group()
+    finish_gloo()
 
 
 def test_two_ranks_build_one_matrix_together(tmp_path):
@@ -113,7 +112,6 @@ SHARDS = {
 
 
 def scenario_worker(rank, port, out_dir, scenario):
-    import torch.distributed as dist
     init_gloo(rank, port)
     from mmkd.engine.hooks import CostMatrixHook
     model = distiller()
@@ -132,7 +130,7 @@ def scenario_worker(rank, port, out_dir, scenario):
         result['error'] = f'{type(e).__name__}: {e}'
     result['forwards'] = len(forwards)
     torch.save(result, osp.join(out_dir, f'{scenario}{rank}.pth'))
-    dist.destroy_process_group()
+    finish_gloo()
 
 
 def _run_scenario(tmp_path, scenario):

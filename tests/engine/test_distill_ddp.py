@@ -12,7 +12,7 @@ import torch
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'models'))
-from gloo_helpers import init_gloo, spawn_two  # noqa: E402
+from gloo_helpers import finish_gloo, init_gloo, spawn_two  # noqa: E402
 
 
 def deterministic_cfg():
@@ -95,7 +95,6 @@ def step(model, forward, packed):
 
 
 def worker(rank, port, out_dir, kind):
-    import torch.distributed as dist
     init_gloo(rank, port)
     from mmkd.engine import MMKDDistributedDataParallel
     model = build(kind=kind)
@@ -105,7 +104,7 @@ def worker(rank, port, out_dir, kind):
     losses, grads = step(model, ddp, one_image())
     torch.save(dict(losses=losses, grads=grads),
                osp.join(out_dir, f'rank{rank}.pth'))
-    dist.destroy_process_group()
+    finish_gloo()
 
 
 @pytest.mark.parametrize('kind', ['two_stage', 'one_stage'])
