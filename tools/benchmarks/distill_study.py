@@ -14,11 +14,10 @@ Stages, in order (``--stage all`` runs them in turn):
 
 * ``teacher``: trains the task's converged teacher
   (``configs/toy_digits/faster-rcnn_r50-w32_fpn_3x_toy-digits.py``,
-  ``configs/toy_digits_cls/resnet18-w16_90e_toy-digits-cls.py``), evaluates
-  each of its regular checkpoints on val (where the curve flattens) and the
-  one the students learn from (the final one, or the task's
-  ``teacher_checkpoint``) on val and test, and builds the WKD-L cost matrix
-  from it (``tools/build_cost_matrix.py``).
+  ``configs/toy_digits_cls/resnet18-w16_60e-mixup_toy-digits-cls.py``),
+  evaluates each of its regular checkpoints on val (where the curve
+  flattens) and the final one on val and test, and builds the WKD-L cost
+  matrix from it (``tools/build_cost_matrix.py``).
 * ``sweep``: seed 0, each variant's loss weight at three values, 4x apart
   around the config's earlier value (:data:`TASKS`), extended by a 4x step
   while the best sits at an end of the grid (twice at most). Chosen on
@@ -106,19 +105,14 @@ class Task:
         prefixes (Sequence[str]): Metric-name prefixes kept in results.
         split_options (Callable): Split name -> ``--cfg-options`` that point
             the test loop at that split.
-        teacher_checkpoint (str, optional): The teacher checkpoint the
-            students learn from, one of its regular checkpoints (e.g.
-            ``'epoch_45.pth'``). Defaults to None: the final one.
     """
 
     def __init__(self, name: str, teacher_config: str,
                  variants: Sequence[Variant], metric: str,
                  prefixes: Sequence[str],
-                 split_options: Callable[[str], List[str]],
-                 teacher_checkpoint: Optional[str] = None) -> None:
+                 split_options: Callable[[str], List[str]]) -> None:
         self.name = name
         self.teacher_config = teacher_config
-        self.teacher_checkpoint = teacher_checkpoint
         self.variants: Dict[str, Variant] = {v.name: v for v in variants}
         self.metric = metric
         self.prefixes = tuple(prefixes)
@@ -254,7 +248,8 @@ TASKS: Dict[str, Task] = {
                     options=('model.distill_inputs.loss_wkd_f.rois=fg', )),
         ], 'coco/bbox_mAP', ('coco/', ), det_split_options),
     'cls': Task(
-        'cls', osp.join(CLS_DIR, 'resnet18-w16_90e_toy-digits-cls.py'), [
+        'cls', osp.join(CLS_DIR, 'resnet18-w16_60e-mixup_toy-digits-cls.py'),
+        [
             Variant('student',
                     osp.join(CLS_DIR, 'resnet18-w8_toy-digits-cls.py'),
                     'student alone'),
@@ -268,13 +263,7 @@ TASKS: Dict[str, Task] = {
             Variant('wkd-lf', _cls('wkd-lf'), 'WKD-L + WKD-F',
                     uses=('wkd-l', 'wkd-f')),
         ], 'accuracy/top1', ('accuracy/', 'calibration/'),
-        cls_split_options,
-        # Where the 90-epoch teacher's val curve flattens (60.3; best 61.3
-        # at 75). Its final checkpoint memorises the training images (train
-        # top-1 100 %, 0.76 on the true class at tau 4) and KD students
-        # trained from it stayed at chance for all 20 epochs (seeds 0 and
-        # 1), the early-stopped teacher of Cho & Hariharan (ICCV 2019).
-        teacher_checkpoint='epoch_45.pth'),
+        cls_split_options),
     'gfl': one_stage_task('gfl'),
     'retinanet': one_stage_task('retinanet'),
 }
@@ -642,23 +631,11 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
     config = task.teacher_config
     work_dir = osp.join(args.work_dir, 'teacher')
     stem = osp.splitext(osp.basename(config))[0]
+    cost_file = osp.join(args.work_dir, 'cost_matrix', f'{stem}_cka-k1.pth')
     out = osp.join(args.results, 'teacher.json')
     threads = args.jobs * args.threads  # the teacher runs alone
     print(f'[teacher] training {config} (cached when done) ...', flush=True)
     ckpt, seconds = train(config, work_dir, [], threads)
-    # The final checkpoint is evaluated in the teacher's work dir, a chosen
-    # earlier one in its own (where its val curve point already is).
-    eval_dir = work_dir
-    if task.teacher_checkpoint is not None:
-        names = dict((n, k) for k, n in teacher_checkpoints(config))
-        if task.teacher_checkpoint not in names:
-            raise ValueError(
-                f'teacher_checkpoint {task.teacher_checkpoint!r} is not one '
-                f'of the regular checkpoints of {config}: {sorted(names)}')
-        ckpt = osp.join(work_dir, task.teacher_checkpoint)
-        eval_dir = osp.join(work_dir, f'at_{names[task.teacher_checkpoint]}')
-        stem += '_' + osp.splitext(task.teacher_checkpoint)[0]
-    cost_file = osp.join(args.work_dir, 'cost_matrix', f'{stem}_cka-k1.pth')
     if not osp.exists(cost_file) or \
             osp.getmtime(cost_file) < osp.getmtime(ckpt):
         print('[teacher] building the cost matrix ...', flush=True)
@@ -678,15 +655,14 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
         print(f'  {name}: val {task.metric} {m[task.metric]:.3f}',
               flush=True)
     metrics = {
-        split: evaluate(task, config, ckpt, eval_dir, split, [], threads)
+        split: evaluate(task, config, ckpt, work_dir, split, [], threads)
         for split in ('val', 'test')
     }
     import torch
     from mmkd.apis.cost_matrix import load_cost_matrix_and_record
     matrix, record = load_cost_matrix_and_record(cost_file)
     write_json(out, dict(
-        id='teacher', config=config, checkpoint=osp.basename(ckpt),
-        metrics=metrics,
+        id='teacher', config=config, metrics=metrics,
         val_curve=val_curve, curve=training_curve(work_dir),
         train_seconds=round(seconds), threads=threads,
         cost_matrix=torch.as_tensor(matrix).double().tolist(),

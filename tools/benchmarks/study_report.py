@@ -250,15 +250,8 @@ def teacher_table(task: Task, results: Dict[str, dict]) -> str:
     unit = 'epoch' if task.name == 'cls' else 'iteration'
     steps = ' | '.join(str(p['step']) for p in curve)
     values = ' | '.join(f'{scale * p[key]:.1f}' for p in curve)
-    table = (f'| {unit} | {steps} |\n|---|' + '---|' * len(curve) +
-             f'\n| val {head} | {values} |')
-    # Older result files name no checkpoint: those used the final one.
-    ckpt = teacher.get('checkpoint')
-    if ckpt and ckpt != f'{unit}_{curve[-1]["step"]}.pth':
-        table += (f'\n\nThe students learn from `{ckpt}`, not the final '
-                  'checkpoint (see `TASKS` in '
-                  '`tools/benchmarks/distill_study.py` for why).')
-    return table
+    return (f'| {unit} | {steps} |\n|---|' + '---|' * len(curve) +
+            f'\n| val {head} | {values} |')
 
 
 def targets(task: Task, summary: dict) -> List[str]:
