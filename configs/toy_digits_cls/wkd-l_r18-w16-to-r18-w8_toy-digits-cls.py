@@ -10,7 +10,7 @@ model = dict(
             type='mmkd.WKDLogitLoss',
             cost_matrix=_base_.cost_matrix,
             temperature=2.0,
-            wd_weight=30.0,
+            wd_weight=30.0,  # chosen on val (README, sweep table)
             sinkhorn_reg=0.05,
             sinkhorn_iters=10)),
     distill_inputs=dict(loss_wkd_l='logits'))
