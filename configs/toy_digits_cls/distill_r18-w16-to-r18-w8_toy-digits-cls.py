@@ -8,6 +8,11 @@
 #   python tools/train.py \
 #       configs/toy_digits_cls/resnet18-w16_toy-digits-cls.py \
 #       --work-dir work_dirs/toy_cls/teacher
+# That 30-epoch teacher is the quick one. The variants' loss weights were
+# chosen on val against the study's teacher, resnet18-w16_60e-mixup_...
+# (tools/benchmarks/distill_study.py --task cls passes its checkpoint and
+# cost matrix): train that one and point teacher_ckpt at it for the
+# study's numbers.
 _base_ = './resnet18-w8_toy-digits-cls.py'
 
 teacher_ckpt = 'work_dirs/toy_cls/teacher/epoch_30.pth'

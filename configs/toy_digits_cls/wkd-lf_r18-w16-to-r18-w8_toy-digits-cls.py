@@ -7,7 +7,8 @@ model = dict(
             type='mmkd.WKDFeatureLoss',
             grid=2,
             mean_cov_ratio=2.0,
-            loss_weight=0.05)),
+            loss_weight=0.05,  # WKD-F's choice on val (README)
+        )),
     distill_inputs=dict(loss_wkd_f=dict(source='feature', connector='proj')),
     connectors=dict(
         proj=dict(

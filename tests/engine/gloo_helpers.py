@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Two-process CPU (gloo) set-up shared by the distributed tests."""
+import gc
 import socket
 from datetime import timedelta
 from typing import Callable, Tuple
@@ -30,7 +31,7 @@ def init_gloo(rank: int, port: int, world_size: int = 2,
 
 
 def finish_gloo() -> None:
-    """Leave the process group once both ranks are done with it.
+    """Leave the process group once every rank is done with it.
 
     The barrier keeps one rank from tearing its connections down while the
     other still finishes its last collective (after a failed build the ranks
@@ -38,8 +39,6 @@ def finish_gloo() -> None:
     finished work objects that gloo's threads would otherwise release during
     interpreter shutdown: either race aborted a rank now and then.
     """
-    import gc
-
     import torch.distributed as dist
     gc.collect()
     dist.barrier()
