@@ -14,21 +14,8 @@ model = dict(
     train_cfg=dict(augments=dict(type='Mixup', alpha=1.0)))
 max_epochs = 60
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.1,
-        by_epoch=True,
-        begin=0,
-        end=1,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        by_epoch=True,
-        begin=1,
-        end=max_epochs,
-        eta_min=1e-5,
-        convert_to_iter_based=True),
-]
+# The base's warm-up and cosine schedule, the cosine stretched to 60.
+param_scheduler = _base_.param_scheduler
+param_scheduler[1].end = max_epochs
 # Every 15 epochs, to read the teacher's val curve afterwards.
 default_hooks = dict(checkpoint=dict(interval=15, max_keep_ckpts=-1))
