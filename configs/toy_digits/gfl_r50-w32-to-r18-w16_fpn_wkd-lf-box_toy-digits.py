@@ -7,7 +7,8 @@ model = dict(
     distill_losses=dict(
         loss_box=dict(
             type='mmkd.WassersteinBoxLoss', temperature=1.0,
-            loss_weight=0.25)),
+            loss_weight=0.0625,  # W1 box's choice on val
+        )),
     distill_inputs=dict(
         loss_box=dict(
             source='dense_box', box_weight='student_score',

@@ -8,7 +8,8 @@ model = dict(
             type='mmkd.WKDFeatureLoss',
             grid=2,
             mean_cov_ratio=2.0,
-            loss_weight=0.01)),
+            loss_weight=0.16,  # WKD-F (FPN)'s choice on val
+        )),
     distill_inputs=dict(
         loss_wkd_f=dict(
             source='fpn',
