@@ -253,8 +253,28 @@ def test_report_tables_from_results(tmp_path):
                for x in lines)
     assert any('closes at least 50 % of the gap: yes (61 %' in x
                for x in lines)
-    assert any('> KD (RoI logits): yes, by more than the seed std' in x
-               for x in lines)
+    # paired by seed: wkd-lf - kd = +7 / +7 / +13 mAP
+    assert any('WKD-L + WKD-F (RoI) > KD (RoI logits): yes, by more than '
+               'the seed std (+9.0 mAP, std 2.0; per seed +7.0 / +7.0 / '
+               '+13.0, higher in 3 of 3).' in x for x in lines)
+
+
+def test_report_table_without_published_numbers():
+    """RetinaNet has no published pair: no published columns."""
+    task = study.TASKS['retinanet']
+    results = {'teacher': dict(id='teacher', metrics=dict(
+        test={'coco/bbox_mAP': 0.40, 'coco/bbox_mAP_50': 0.6,
+              'coco/bbox_mAP_75': 0.4}), val_curve=[])}
+    for seed, score in enumerate((0.20, 0.22, 0.24)):
+        run = study.Run(task.variants['student'], seed)
+        results[run.id] = _result(run, score, score)
+    table, _ = report.main_table(task, results)
+    lines = table.splitlines()
+    assert lines[0] == ('| method | seeds | mAP | AP50 | AP75 | gap closed |')
+    assert lines[1] == '|---|---|---|---|---|---|'
+    assert lines[2] == '| teacher | 1 | 40.0 | 60.0 | 40.0 | - |'
+    assert lines[3].startswith('| student alone | 3 | 22.0 ± 2.0 |')
+    assert lines[3].endswith(' | - |') and lines[3].count('|') == 7
 
 
 def test_report_writes_section_between_markers(tmp_path):

@@ -36,7 +36,8 @@ class Spec:
             is the headline metric (higher is better).
         published (dict): Variant -> the paper's numbers for the same
             columns (None where the paper has none), from ``methods.md``.
-        published_what (str): Which published setting those are.
+        published_what (str): Whose numbers on which setting those are
+            (empty where none is published).
         comparisons (Sequence[tuple]): ``(a, b)``: is ``a`` above ``b``?
         readme (str): The README with the study section.
     """
@@ -69,7 +70,7 @@ SPECS = {
             'wkd-f-roi': (37.21, 57.32, 40.15),
             'wkd-lf': (37.49, 57.76, 40.39),
             'wkd-lf-bbox': (37.79, 57.95, 41.08),
-        }, 'COCO val2017 R101 -> R18',
+        }, "the paper's COCO val2017 R101 -> R18 numbers",
         (('wkd-lf', 'kd'), ('wkd-lf', 'dkd'), ('wkd-l', 'kd'),
          ('wkd-l', 'dkd'), ('wkd-f-roi', 'fitnet'), ('wkd-f-fpn', 'fitnet')),
         osp.join('configs', 'toy_digits', 'README.md')),
@@ -83,7 +84,7 @@ SPECS = {
             'wkd-l': (72.49, None),
             'wkd-f': (72.50, None),
             'wkd-lf': (72.76, None),
-        }, 'ImageNet R34 -> R18',
+        }, "the paper's ImageNet R34 -> R18 numbers",
         (('wkd-lf', 'kd'), ('wkd-lf', 'dkd'), ('wkd-l', 'kd'),
          ('wkd-l', 'dkd')),
         osp.join('configs', 'toy_digits_cls', 'README.md')),
@@ -96,16 +97,19 @@ SPECS = {
             'teacher': (44.7, None, None),
             'student': (35.8, None, None),
             'ld': (36.5, None, None),
-        }, 'COCO (mmdet model zoo) GFL R101 -> R18',
-        (('wkd-lf-box', 'ld'), ('wkd-box', 'kl-box'), ('wkd-l', 'kd'),
+        }, ("mmdet's COCO numbers for GFL R101 -> R18 (model zoo "
+            'and its LD README)'),
+        (('wkd-lf-box', 'ld'), ('wkd-lf-box', 'fitnet'),
+         ('wkd-box', 'kl-box'), ('wkd-l', 'kd'),
          ('wkd-l', 'wkd-l-normalized'), ('wkd-f-fpn', 'fitnet'),
          ('wkd-f-fpn-gt', 'wkd-f-fpn')),
         osp.join('configs', 'toy_digits', 'README.md')),
     'retinanet': Spec(
         (('coco/bbox_mAP', 'mAP', 100), ('coco/bbox_mAP_50', 'AP50', 100),
-         ('coco/bbox_mAP_75', 'AP75', 100)), {}, '(none published)',
+         ('coco/bbox_mAP_75', 'AP75', 100)), {}, '',
         (('wkd-l', 'kd'), ('wkd-f-fpn', 'fitnet'),
-         ('wkd-f-fpn-gt', 'wkd-f-fpn'), ('wkd-lf', 'kd')),
+         ('wkd-f-fpn-gt', 'wkd-f-fpn'), ('wkd-lf', 'kd'),
+         ('wkd-lf', 'fitnet')),
         osp.join('configs', 'toy_digits', 'README.md')),
 }
 
@@ -181,17 +185,20 @@ def main_table(task: Task, results: Dict[str, dict]) -> Tuple[str, dict]:
     pub_gap = (pub['teacher'][0] - pub['student'][0]
                if 'teacher' in pub and 'student' in pub else None)
     heads = ' | '.join(h for _, h, _ in spec.columns)
+    # No published columns where nothing is published (RetinaNet).
+    pub_heads = (f' published {" / ".join(h for _, h, _ in spec.columns)} |'
+                 f' published gap closed |' if pub else '')
     lines = [
-        f'| method | seeds | {heads} | gap closed | published '
-        f'{" / ".join(h for _, h, _ in spec.columns)} | published gap '
-        f'closed |', '|---|---|' + '---|' * len(spec.columns) + '---|---|---|'
+        f'| method | seeds | {heads} | gap closed |{pub_heads}',
+        '|---|---|' + '---|' * len(spec.columns) + '---|' +
+        ('---|---|' if pub else '')
     ]
     if teacher:
         m = teacher['metrics']['test']
         cells = ' | '.join(f'{scale * m[k]:.1f}' for k, _, scale in
                            spec.columns)
-        lines.append(f'| teacher | 1 | {cells} | - | '
-                     f'{_published(pub.get("teacher"))} | - |')
+        lines.append(f'| teacher | 1 | {cells} | - |' + (
+            f' {_published(pub.get("teacher"))} | - |' if pub else ''))
     summary = {}
     for name, variant in task.variants.items():
         rs = runs[name]
@@ -209,7 +216,8 @@ def main_table(task: Task, results: Dict[str, dict]) -> Tuple[str, dict]:
         if mine and variant.distills and pub_gap:
             pub_closed = f'{100 * (mine[0] - pub["student"][0]) / pub_gap:.0f} %'  # noqa: E501
         lines.append(f'| {variant.label} | {len(rs)} | ' + ' | '.join(cells) +
-                     f' | {gap} | {_published(mine)} | {pub_closed} |')
+                     f' | {gap} |' +
+                     (f' {_published(mine)} | {pub_closed} |' if pub else ''))
         summary[name] = [r['metrics']['test'][key] for r in rs]
     return '\n'.join(lines), dict(summary, teacher=t_val)
 
@@ -281,7 +289,7 @@ def targets(task: Task, summary: dict) -> List[str]:
         if all(k in pub for k in ('wkd-lf', 'student', 'teacher')):
             pub_closed = ((pub['wkd-lf'][0] - pub['student'][0]) /
                           (pub['teacher'][0] - pub['student'][0]))
-            line += (f'; the paper closes {100 * pub_closed:.0f} % on '
+            line += (f'; {100 * pub_closed:.0f} % in '
                      f'{spec.published_what}')
         out.append(line + ').')
     for a, b in spec.comparisons:
@@ -292,9 +300,15 @@ def targets(task: Task, summary: dict) -> List[str]:
         noise = max(x[1], y[1])
         verdict = ('yes, by more than the seed std' if diff > noise else
                    'higher, within the seed std' if diff > 0 else 'no')
+        # A seed fixes the student's init and data order in every variant,
+        # so the per-seed differences are paired.
+        paired = [scale * (p - q) for p, q in zip(summary[a], summary[b])]
+        wins = sum(d > 0 for d in paired)
         out.append(f'- {task.variants[a].label} > {task.variants[b].label}:'
                    f' {verdict} ({scale * diff:+.1f} {head}, std '
-                   f'{scale * noise:.1f}).')
+                   f'{scale * noise:.1f}; per seed '
+                   f'{" / ".join(f"{d:+.1f}" for d in paired)}, higher in '
+                   f'{wins} of {len(paired)}).')
     return out
 
 
@@ -444,8 +458,11 @@ def render(task: Task, results: Dict[str, dict], fig_dir: str,
         len(sweep_values(v, results.get, spec.metric)) - 1
         for v in task.variants.values() if v.knob)
     done = sum(1 for k in results if k not in ('teacher', 'roi_example'))
-    scale = ('COCO metrics x 100' if task.name == 'det' else
-             'top-1 and ECE in %')
+    scale = ('top-1 and ECE in %' if task.name == 'cls' else
+             'COCO metrics x 100')
+    published = (f' The published columns are {spec.published_what}, for '
+                 f'orientation only (another task and scale).'
+                 if spec.published else '')
     parts = [
         begin,
         '<!-- written by tools/benchmarks/study_report.py; do not edit -->',
@@ -456,9 +473,8 @@ def render(task: Task, results: Dict[str, dict], fig_dir: str,
         'best is at an end):', '',
         sweep_table(task, results), '',
         f'**Test split**, mean ± std over the seeds ({scale}); gap closed = '
-        f'(method - student) / (teacher - student) on the first metric. The '
-        f'published columns are the paper\'s {spec.published_what} numbers, '
-        f'for orientation only (another task and scale):', '', table, '',
+        f'(method - student) / (teacher - student) on the first metric.'
+        f'{published}', '', table, '',
         '**Targets**:', ''
     ] + (targets(task, summary) or ['- (not enough finished runs yet)'])
     parts.append('')
