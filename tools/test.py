@@ -11,7 +11,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd  # noqa: F401  (registrations, checkpoint allow-list)
-from mmkd.utils import load_tool_config
+from mmkd.utils import finish_distributed, load_tool_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,6 +57,7 @@ def main() -> None:
             from mmpretrain.evaluation import DumpResults as Dump
         runner.test_evaluator.metrics.append(Dump(out_file_path=args.out))
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

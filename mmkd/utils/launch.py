@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Set-up shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Set-up and tear-down shared by ``tools/train.py`` and ``tools/test.py``."""
+import gc
 import os
 import os.path as osp
 from typing import Optional
@@ -41,6 +42,26 @@ def init_cpu_distributed(cfg: Config, launcher: str) -> None:
         wrapper.setdefault('find_unused_parameters',
                            cfg.get('find_unused_parameters', False))
         cfg.model_wrapper_cfg = wrapper
+
+
+def finish_distributed() -> None:
+    """Leave the default process group once every rank is done with it.
+
+    MMEngine's runner never destroys the process group, so the ranks of a
+    finished run tear their connections down at interpreter exit, each at
+    its own moment; with gloo a rank whose peer had already gone was now and
+    then aborted there (``terminate called without an active exception``),
+    which failed a run that had trained and saved everything. Collecting
+    garbage first drops finished work objects that gloo's threads would
+    otherwise release during shutdown; the barrier makes every rank leave
+    together. Call it where all ranks arrive (after ``runner.train()`` or
+    ``runner.test()``); it does nothing outside a distributed run.
+    """
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    gc.collect()
+    torch_dist.barrier()
+    torch_dist.destroy_process_group()
 
 
 def load_tool_config(config: str,

@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Two-process CPU (gloo) set-up shared by the distributed tests."""
-import gc
 import socket
 from datetime import timedelta
 from typing import Callable, Tuple
@@ -28,21 +27,6 @@ def init_gloo(rank: int, port: int, world_size: int = 2,
         'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
         world_size=world_size, timeout=timedelta(seconds=timeout_s))
     torch.set_num_threads(1)
-
-
-def finish_gloo() -> None:
-    """Leave the process group once every rank is done with it.
-
-    The barrier keeps one rank from tearing its connections down while the
-    other still finishes its last collective (after a failed build the ranks
-    leave at different moments), and collecting garbage first drops the
-    finished work objects that gloo's threads would otherwise release during
-    interpreter shutdown: either race aborted a rank now and then.
-    """
-    import torch.distributed as dist
-    gc.collect()
-    dist.barrier()
-    dist.destroy_process_group()
 
 
 def spawn_two(worker: Callable, *args: Tuple) -> None:

@@ -10,10 +10,12 @@ from types import SimpleNamespace
 
 import torch
 
+from mmkd.utils import finish_distributed
+
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'models'))
-from gloo_helpers import finish_gloo, init_gloo, spawn_two  # noqa: E402
+from gloo_helpers import init_gloo, spawn_two  # noqa: E402
 
 CLASSES = ('cat', 'dog', 'eel')
 NUM_PER_CLASS = 4
@@ -64,7 +66,7 @@ def worker(rank, port, out_dir):
             forwards=len(forwards),
             wrote=osp.isfile(cost_file))
     torch.save(results, osp.join(out_dir, f'rank{rank}.pth'))
-    finish_gloo()
+    finish_distributed()
 
 
 def test_two_ranks_build_one_matrix_together(tmp_path):
@@ -130,7 +132,7 @@ def scenario_worker(rank, port, out_dir, scenario):
         result['error'] = f'{type(e).__name__}: {e}'
     result['forwards'] = len(forwards)
     torch.save(result, osp.join(out_dir, f'{scenario}{rank}.pth'))
-    finish_gloo()
+    finish_distributed()
 
 
 def _run_scenario(tmp_path, scenario):

@@ -9,10 +9,12 @@ import sys
 import pytest
 import torch
 
+from mmkd.utils import finish_distributed
+
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'models'))
-from gloo_helpers import finish_gloo, init_gloo, spawn_two  # noqa: E402
+from gloo_helpers import init_gloo, spawn_two  # noqa: E402
 
 
 def deterministic_cfg():
@@ -104,7 +106,7 @@ def worker(rank, port, out_dir, kind):
     losses, grads = step(model, ddp, one_image())
     torch.save(dict(losses=losses, grads=grads),
                osp.join(out_dir, f'rank{rank}.pth'))
-    finish_gloo()
+    finish_distributed()
 
 
 @pytest.mark.parametrize('kind', ['two_stage', 'one_stage'])
