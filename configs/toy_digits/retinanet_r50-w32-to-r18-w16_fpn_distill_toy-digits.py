@@ -8,7 +8,8 @@
 # dir that `python tools/train.py configs/toy_digits/retinanet_r50-w32_fpn_
 # toy-digits.py` writes (override with
 # --cfg-options model.teacher_ckpt=path/to/teacher.pth, e.g. the 3x teacher).
-# Loss weights of the variants: see each variant (not tuned on the toy set).
+# Loss weights of the variants: see each variant (chosen on val by the
+# toy study's sweep, tools/benchmarks/distill_study.py).
 _base_ = './retinanet_r18-w16_fpn_toy-digits.py'
 
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)

@@ -52,10 +52,12 @@ def finish_distributed() -> None:
     its own moment; with gloo a rank whose peer had already gone was now and
     then aborted there (``terminate called without an active exception``),
     which failed a run that had trained and saved everything. Collecting
-    garbage first drops finished work objects that gloo's threads would
-    otherwise release during shutdown; the barrier makes every rank leave
-    together. Call it where all ranks arrive (after ``runner.train()`` or
-    ``runner.test()``); it does nothing outside a distributed run.
+    garbage first is meant to drop finished work objects that gloo's
+    threads would otherwise release during shutdown; the barrier keeps a
+    rank from tearing down before every rank has arrived (the same recipe
+    stopped the aborts of the DDP tests). Call it where all ranks arrive
+    (after ``runner.train()`` or ``runner.test()``); it does nothing
+    outside a distributed run.
     """
     if not (torch_dist.is_available() and torch_dist.is_initialized()):
         return

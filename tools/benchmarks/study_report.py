@@ -300,8 +300,9 @@ def targets(task: Task, summary: dict) -> List[str]:
         noise = max(x[1], y[1])
         verdict = ('yes, by more than the seed std' if diff > noise else
                    'higher, within the seed std' if diff > 0 else 'no')
-        # A seed fixes the student's init and data order in every variant,
-        # so the per-seed differences are paired.
+        # A seed fixes the data order in every variant, and the student's
+        # init among variants that build the same teacher and connectors
+        # first (they draw from the same random stream): partly paired.
         paired = [scale * (p - q) for p, q in zip(summary[a], summary[b])]
         wins = sum(d > 0 for d in paired)
         out.append(f'- {task.variants[a].label} > {task.variants[b].label}:'
