@@ -2,6 +2,7 @@
 """Distillation losses: WKD-L, WKD-F, cost matrices, KL baselines, KDDM,
 BD-KD, the 1-D box-distribution Wasserstein loss and the categorical
 view of sigmoid class scores."""
+from mmkd.utils.deprecation import renamed
 from .bdkd_loss import (BDKDStudentLoss, BDKDTeacherLoss, bdkd_student_loss,
                         bdkd_teacher_loss, entropy_gap_weights)
 from .box_wasserstein_loss import WassersteinBoxLoss, wasserstein_1d_loss
@@ -9,6 +10,7 @@ from .cost_matrix import (cka_cost_matrix, cka_similarity_matrix,
                           class_centroid_cosine, classifier_weight_cosine,
                           cost_matrix_from_similarity, linear_cka,
                           sharpen_cost)
+from .contract import DistillLoss, LossContract, loss_contract
 from .dkd_loss import DKDLoss, dkd_loss
 from .gaussian_wasserstein import (gaussian_wasserstein,
                                    gaussian_wasserstein_terms, psd_sqrtm)
@@ -23,8 +25,8 @@ from .sinkhorn import sinkhorn, sinkhorn_cost
 from .utils import weight_reduce_loss
 from .wkd_feature_loss import (WKDFeatureLoss, grid_cell_bounds,
                                wkd_feature_loss)
-from .wkd_logit_loss import (WKDLogitLoss, check_cost_matrix,
-                             load_cost_matrix, wkd_logit_loss)
+from .wkd_logit_loss import (WKDLogitLoss, as_cost_matrix, check_cost_matrix,
+                             wkd_logit_loss)
 
 __all__ = [
     'wkd_logit_loss', 'WKDLogitLoss', 'sinkhorn', 'sinkhorn_cost',
@@ -32,7 +34,7 @@ __all__ = [
     'gaussian_wasserstein', 'gaussian_wasserstein_terms', 'psd_sqrtm',
     'linear_cka', 'cka_similarity_matrix', 'cka_cost_matrix',
     'cost_matrix_from_similarity', 'sharpen_cost', 'class_centroid_cosine',
-    'classifier_weight_cosine', 'check_cost_matrix', 'load_cost_matrix',
+    'classifier_weight_cosine', 'check_cost_matrix', 'as_cost_matrix',
     'kd_loss', 'KDLoss', 'dkd_loss', 'DKDLoss', 'weight_reduce_loss',
     'KDDMLoss', 'kddm_distance', 'empirical_wasserstein',
     'class_conditional', 'joint_wasserstein', 'fit_gaussian',
@@ -40,5 +42,10 @@ __all__ = [
     'mmd_rbf', 'BDKDStudentLoss', 'BDKDTeacherLoss', 'bdkd_student_loss',
     'bdkd_teacher_loss', 'entropy_gap_weights', 'wasserstein_1d_loss',
     'WassersteinBoxLoss', 'SIGMOID_CATEGORICAL_MODES',
-    'sigmoid_to_categorical_logits'
+    'sigmoid_to_categorical_logits', 'DistillLoss', 'LossContract',
+    'loss_contract', 'load_cost_matrix'
 ]
+
+# Renamed (one release): mmkd.losses.load_cost_matrix is as_cost_matrix.
+load_cost_matrix = renamed(as_cost_matrix, 'mmkd.losses.load_cost_matrix',
+                           'mmkd.losses.as_cost_matrix')

@@ -2,7 +2,7 @@
 """BD-KD: balanced forward / reverse KL for online distillation.
 
 Amara et al., "BD-KD: Balancing the Divergences for Online Knowledge
-Distillation" (methods.md section 7). With ``p = softmax(z / tau)``:
+Distillation" (docs/methods.md section 7). With ``p = softmax(z / tau)``:
 
 * student: ``CE + tau^2 * mean_i [d1_i KL(p_T || p_S) + d2_i KL(p_S || p_T)]``
   with the teacher probabilities constant;
@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
+from mmkd.utils.checks import check_choice as _check_choice
+from .contract import DistillLoss
 from .utils import (autocast_disabled, check_logits_pair, check_positive,
                     check_reduction, compute_dtype, weight_reduce_loss)
 
@@ -54,12 +56,6 @@ class EntropyGapWeights(NamedTuple):
     forward: Tensor
     reverse: Tensor
     gap: Tensor
-
-
-def _check_choice(name: str, value: str, options) -> None:
-    if value not in options:
-        raise ValueError(f'{name} must be one of {tuple(options)}, '
-                         f'got {value!r}')
 
 
 def kl_divergence_logits(logits_p: Tensor,
@@ -192,8 +188,10 @@ def bdkd_teacher_loss(logits_t: Tensor,
     return tau**2 * kl_divergence_logits(logits_t, logits_s, tau)
 
 
-class _LogitPairLoss(nn.Module):
+class _LogitPairLoss(DistillLoss, nn.Module):
     """Shared constructor checks and reduction of the two BD-KD terms."""
+
+    accepts_weight = True
 
     def __init__(self, tau: float, reduction: str,
                  loss_weight: float) -> None:
@@ -207,13 +205,40 @@ class _LogitPairLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
 
-    def _reduce(self, loss: Tensor, weight: Optional[Tensor],
-                avg_factor: Optional[float],
-                reduction_override: Optional[str]) -> Tensor:
+    def _per_sample(self, pred: Tensor, target: Tensor) -> Tensor:
+        """The term per sample (N, ), in the compute dtype."""
+        raise NotImplementedError
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        """Compute the term, in float32 at least with autocast off.
+
+        Args:
+            pred (torch.Tensor): Logits (N, C) of the network this term
+                trains (the student for :class:`BDKDStudentLoss`, the
+                teacher for :class:`BDKDTeacherLoss`).
+            target (torch.Tensor): The other network's logits (N, C), a
+                constant.
+            weight (torch.Tensor, optional): Per-sample weight (N, ).
+                Defaults to None.
+            avg_factor (float, optional): Divisor of the summed loss.
+                Defaults to None.
+            reduction_override (str, optional): Overrides ``reduction``.
+                Defaults to None.
+
+        Returns:
+            torch.Tensor: The reduced loss.
+        """
         check_reduction(reduction_override, allow_none=True)
-        reduction = reduction_override or self.reduction
+        dtype = compute_dtype(pred, target)
+        with autocast_disabled(pred.device):
+            loss = self._per_sample(pred.to(dtype), target.to(dtype))
         return self.loss_weight * weight_reduce_loss(
-            loss, weight, reduction, avg_factor)
+            loss, weight, reduction_override or self.reduction, avg_factor)
 
 
 @MODELS.register_module()
@@ -246,33 +271,9 @@ class BDKDStudentLoss(_LogitPairLoss):
         self.weighting = weighting
         self.gap_temperature = float(gap_temperature)
 
-    def forward(self,
-                logits_s: Tensor,
-                logits_t: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Compute the term.
-
-        Args:
-            logits_s (torch.Tensor): Student logits (N, C).
-            logits_t (torch.Tensor): Teacher logits (N, C), constant.
-            weight (torch.Tensor, optional): Per-sample weight (N, ).
-                Defaults to None.
-            avg_factor (float, optional): Divisor of the summed loss.
-                Defaults to None.
-            reduction_override (str, optional): Overrides ``reduction``.
-                Defaults to None.
-
-        Returns:
-            torch.Tensor: The reduced loss.
-        """
-        dtype = compute_dtype(logits_s, logits_t)
-        with autocast_disabled(logits_s.device):
-            loss = bdkd_student_loss(
-                logits_s.to(dtype), logits_t.to(dtype), self.tau,
-                self.weighting, self.gap_temperature)
-        return self._reduce(loss, weight, avg_factor, reduction_override)
+    def _per_sample(self, pred: Tensor, target: Tensor) -> Tensor:
+        return bdkd_student_loss(pred, target, self.tau, self.weighting,
+                                 self.gap_temperature)
 
     def extra_repr(self) -> str:
         return (f'tau={self.tau}, weighting={self.weighting!r}, '
@@ -304,32 +305,8 @@ class BDKDTeacherLoss(_LogitPairLoss):
         _check_choice('direction', direction, TEACHER_KL_DIRECTIONS)
         self.direction = direction
 
-    def forward(self,
-                logits_t: Tensor,
-                logits_s: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Compute the term.
-
-        Args:
-            logits_t (torch.Tensor): Teacher logits (N, C).
-            logits_s (torch.Tensor): Student logits (N, C), constant.
-            weight (torch.Tensor, optional): Per-sample weight (N, ).
-                Defaults to None.
-            avg_factor (float, optional): Divisor of the summed loss.
-                Defaults to None.
-            reduction_override (str, optional): Overrides ``reduction``.
-                Defaults to None.
-
-        Returns:
-            torch.Tensor: The reduced loss.
-        """
-        dtype = compute_dtype(logits_s, logits_t)
-        with autocast_disabled(logits_t.device):
-            loss = bdkd_teacher_loss(logits_t.to(dtype), logits_s.to(dtype),
-                                     self.tau, self.direction)
-        return self._reduce(loss, weight, avg_factor, reduction_override)
+    def _per_sample(self, pred: Tensor, target: Tensor) -> Tensor:
+        return bdkd_teacher_loss(pred, target, self.tau, self.direction)
 
     def extra_repr(self) -> str:
         return (f'tau={self.tau}, direction={self.direction!r}, '

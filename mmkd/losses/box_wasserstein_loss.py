@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
+from .contract import DistillLoss
 from .utils import (autocast_disabled, check_positive, check_reduction,
                     compute_dtype, weight_reduce_loss)
 
@@ -114,7 +115,7 @@ def wasserstein_1d_loss(pred: Tensor,
 
 
 @MODELS.register_module()
-class WassersteinBoxLoss(nn.Module):
+class WassersteinBoxLoss(DistillLoss, nn.Module):
     """W1 box-distribution distillation loss (see :func:`wasserstein_1d_loss`).
 
     Same call signature as mmdet's ``KnowledgeDistillationKLDivLoss``, so it
@@ -131,6 +132,8 @@ class WassersteinBoxLoss(nn.Module):
             Defaults to ``'mean'``.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
+
+    accepts_weight = True
 
     def __init__(self,
                  temperature: float = 1.0,

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
+from .contract import DistillLoss
 from .utils import (autocast_disabled, check_labels, check_logits_pair,
                     check_positive, check_reduction, compute_dtype,
                     weight_reduce_loss)
@@ -86,7 +87,7 @@ def dkd_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor,
 
 
 @MODELS.register_module()
-class DKDLoss(nn.Module):
+class DKDLoss(DistillLoss, nn.Module):
     """DKD loss module (see :func:`dkd_loss`).
 
     The defaults are the detection ports' settings (tau 1, alpha 1,
@@ -103,6 +104,10 @@ class DKDLoss(nn.Module):
             Defaults to ``'mean'``.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
+
+    accepts_labels = True
+    requires_labels = True
+    accepts_weight = True
 
     def __init__(self,
                  alpha: float = 1.0,

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from mmkd.utils.checks import check_choice
 from .utils import shape_str
 
 COVARIANCE_TYPES = ('diag', 'full')
@@ -33,9 +34,7 @@ def check_covariance(covariance: str) -> None:
     Args:
         covariance (str): The covariance option.
     """
-    if covariance not in COVARIANCE_TYPES:
-        raise ValueError(f'covariance must be one of {COVARIANCE_TYPES}, '
-                         f'got {covariance!r}')
+    check_choice('covariance', covariance, COVARIANCE_TYPES)
 
 
 def _symmetrise(x: Tensor) -> Tensor:

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
+from .contract import DistillLoss
 from .utils import (autocast_disabled, check_logits_pair, check_positive,
                     check_reduction, compute_dtype, weight_reduce_loss)
 
@@ -47,7 +48,7 @@ def kd_loss(student_logits: Tensor, teacher_logits: Tensor, *,
 
 
 @MODELS.register_module()
-class KDLoss(nn.Module):
+class KDLoss(DistillLoss, nn.Module):
     """Hinton KD loss module (see :func:`kd_loss`).
 
     Args:
@@ -56,6 +57,8 @@ class KDLoss(nn.Module):
             Defaults to ``'mean'``.
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
+
+    accepts_weight = True
 
     def __init__(self,
                  temperature: float = 1.0,

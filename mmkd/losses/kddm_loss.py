@@ -3,7 +3,7 @@
 
 The loss is ``D(P_S, P_T)`` between the mini-batch distributions of the
 pooled penultimate features ``z`` (shape (N, D)) of the student and the
-teacher on the same images (methods.md section 6, ``kddm_slides.txt``).
+teacher on the same images (``docs/methods.md`` section 6, after the KDDM authors' slides).
 The metrics:
 
 ============================  ==========================================
@@ -35,7 +35,7 @@ with one sample, a constant (dead) channel or ``N < D`` stay finite.
 
 Everything is computed in float32 at least, with autocast off.
 """
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import torch
@@ -44,9 +44,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
+from mmkd.utils.checks import check_choice as _check_choice
+from .contract import DistillLoss
 from .gaussian_wasserstein import check_covariance, gaussian_wasserstein
-from .utils import (autocast_disabled, check_positive, compute_dtype,
-                    graph_zero, shape_str)
+from .utils import (autocast_disabled, check_labels, check_positive,
+                    compute_dtype, graph_zero, shape_str)
 
 __all__ = [
     'KDDM_METRICS', 'pairwise_sq_dists', 'uniform_ot_plan',
@@ -94,30 +96,6 @@ def _check_feature_pair(feats_s: Tensor,
         raise ValueError(
             f'student and teacher features must describe the same samples, '
             f'got {feats_s.shape[0]} and {feats_t.shape[0]} rows')
-
-
-def _check_class_labels(labels: Tensor, num_samples: int) -> Tensor:
-    """Validate class labels; (N, C) scores are reduced with argmax."""
-    if not isinstance(labels, Tensor):
-        raise TypeError('labels must be a torch.Tensor of class indices, '
-                        f'got {type(labels).__name__}')
-    if labels.dim() == 2 and labels.shape[0] == num_samples:
-        labels = labels.argmax(dim=1)
-    if labels.dim() != 1 or labels.shape[0] != num_samples:
-        raise ValueError(
-            f'labels must have shape ({num_samples},) (class indices) or '
-            f'({num_samples}, num_classes) (scores), got '
-            f'{shape_str(labels.shape)}')
-    if labels.is_floating_point() or labels.dtype == torch.bool:
-        raise TypeError(f'labels must be integer class indices, got dtype '
-                        f'{labels.dtype}; pass labels.long()')
-    return labels
-
-
-def _check_choice(name: str, value: str, options: Sequence[str]) -> None:
-    if value not in options:
-        raise ValueError(f'{name} must be one of {tuple(options)}, '
-                         f'got {value!r}')
 
 
 def _check_non_negative(name: str, value: float) -> None:
@@ -488,7 +466,7 @@ def class_conditional(distance: Callable[..., Tensor],
     """
     _check_feature_pair(feats_s, feats_t, same_size=True)
     _check_choice('class_reduction', class_reduction, CLASS_REDUCTIONS)
-    labels = _check_class_labels(labels, feats_s.shape[0])
+    labels = check_labels(labels, feats_s.shape[0])
     if feats_s.shape[0] == 0:
         return graph_zero(feats_s, feats_t)
     terms = [
@@ -587,7 +565,7 @@ def kddm_distance(feats_s: Tensor,
 
 
 @MODELS.register_module()
-class KDDMLoss(nn.Module):
+class KDDMLoss(DistillLoss, nn.Module):
     """KDDM feature distribution matching loss (one registered wrapper).
 
     ``loss = loss_weight * D(P_S, P_T)`` over the batch of pooled
@@ -633,6 +611,8 @@ class KDDMLoss(nn.Module):
         loss_weight (float): lambda, the weight of the loss. Defaults to
             1.0.
     """
+
+    accepts_labels = True
 
     def __init__(self,
                  metric: str = 'wasserstein',

@@ -44,6 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmkd.utils.checks import check_choice
+
 __all__ = ['SIGMOID_CATEGORICAL_MODES', 'sigmoid_to_categorical_logits']
 
 #: The constructions :func:`sigmoid_to_categorical_logits` offers.
@@ -74,9 +76,7 @@ def sigmoid_to_categorical_logits(logits: Tensor,
         logits ``[z, 0]``; for ``'normalized'`` the log-probabilities
         (``logsumexp`` over a row is 0).
     """
-    if mode not in SIGMOID_CATEGORICAL_MODES:
-        raise ValueError(f'mode must be one of {SIGMOID_CATEGORICAL_MODES}, '
-                         f'but got {mode!r}.')
+    check_choice('mode', mode, SIGMOID_CATEGORICAL_MODES)
     if not isinstance(logits, Tensor) or not logits.is_floating_point():
         raise TypeError('logits must be a floating-point torch.Tensor, but '
                         f'got {type(logits).__name__}'

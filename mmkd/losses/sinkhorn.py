@@ -28,7 +28,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .utils import autocast_disabled, check_iters, check_positive
+from mmkd.utils.checks import check_int
+from .utils import autocast_disabled, check_positive
 
 #: Guard added to the denominators of the plain iteration (official code).
 PLAIN_GUARD = 1e-8
@@ -91,7 +92,7 @@ def _initial_scaling(a: Tensor, support: Optional[Tensor]) -> Tensor:
 def _check_sinkhorn_inputs(a: Tensor, b: Tensor, cost: Tensor, reg: float,
                            iters: int, support: Optional[Tensor]) -> None:
     check_positive('reg', reg)
-    check_iters('iters', iters)
+    check_int('iters', iters)
     if a.dim() != 2 or a.shape != b.shape:
         raise ValueError('a and b must both have shape [N, n], got '
                          f'{tuple(a.shape)} and {tuple(b.shape)}')

@@ -135,13 +135,6 @@ def check_positive(name: str, value: float) -> None:
         raise ValueError(f'{name} must be > 0, got {value!r}')
 
 
-def check_iters(name: str, value: int) -> None:
-    """Raise a ``ValueError`` unless ``value`` is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'{name} must be a positive integer, '
-                         f'got {value!r}')
-
-
 def check_logits_pair(student_logits: Tensor, teacher_logits: Tensor) -> None:
     """Check that student and teacher logits are [N, n] of the same shape.
 
@@ -162,32 +155,38 @@ def check_logits_pair(student_logits: Tensor, teacher_logits: Tensor) -> None:
             'mapping the student logits to the teacher classes)')
 
 
-def check_labels(labels: Tensor, num_samples: int, num_classes: int) -> Tensor:
+def check_labels(labels: Tensor,
+                 num_samples: int,
+                 num_classes: Optional[int] = None) -> Tensor:
     """Validate class labels and return them as int64 indices of shape [N].
 
     Args:
         labels (torch.Tensor): Class indices of shape (N, ), or soft /
             one-hot scores of shape (N, num_classes), which are reduced with
             ``argmax`` as in the official WKD code.
-        num_samples (int): N, the number of logit rows.
-        num_classes (int): Width of the logits.
+        num_samples (int): N, the number of samples.
+        num_classes (int, optional): Width of the logits; None accepts
+            scores of any width and checks no range. Defaults to None.
 
     Returns:
         torch.Tensor: int64 labels of shape (N, ).
     """
-    if labels.dim() == 2 and tuple(labels.shape) == (num_samples,
-                                                     num_classes):
+    if not isinstance(labels, Tensor):
+        raise TypeError('labels must be a torch.Tensor of class indices, '
+                        f'got {type(labels).__name__}')
+    if labels.dim() == 2 and labels.shape[0] == num_samples and (
+            num_classes is None or labels.shape[1] == num_classes):
         labels = labels.argmax(dim=1)
     if labels.dim() != 1 or labels.shape[0] != num_samples:
         raise ValueError(
             f'labels must have shape ({num_samples},) (class indices) or '
-            f'({num_samples}, {num_classes}) (scores), got '
+            f'({num_samples}, {num_classes or "num_classes"}) (scores), got '
             f'{tuple(labels.shape)}')
     if labels.is_floating_point() or labels.is_complex() or \
             labels.dtype == torch.bool:
         raise TypeError(f'labels must be integer class indices, got dtype '
                         f'{labels.dtype}; pass labels.long()')
-    if labels.numel() > 0:
+    if labels.numel() > 0 and num_classes is not None:
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= num_classes:
             raise ValueError(

@@ -9,6 +9,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from mmkd.registry import MODELS
+from mmkd.utils.checks import check_int
+from .contract import DistillLoss
 from .gaussian_wasserstein import check_covariance, gaussian_wasserstein_terms
 from .utils import (autocast_disabled, check_reduction, compute_dtype,
                     shape_str, weight_reduce_loss)
@@ -172,8 +174,7 @@ def _check_feature_inputs(student_feat: Tensor, teacher_feat: Tensor,
         raise ValueError('features must have shape [B, C, H, W] (maps) or '
                          '[B, C, K] (point sets), got '
                          f'{shape_str(student_feat.shape)}')
-    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
-        raise ValueError(f'grid must be a positive integer, got {grid!r}')
+    check_int('grid', grid)
     if student_feat.dim() == 3:
         if grid != 1:
             raise ValueError(
@@ -266,7 +267,7 @@ def wkd_feature_loss(student_feat: Tensor,
 
 
 @MODELS.register_module()
-class WKDFeatureLoss(nn.Module):
+class WKDFeatureLoss(DistillLoss, nn.Module):
     """WKD-F loss module (see :func:`wkd_feature_loss`).
 
     Args:
@@ -281,6 +282,8 @@ class WKDFeatureLoss(nn.Module):
             it). Defaults to 1.0.
     """
 
+    accepts_weight = True
+
     def __init__(self,
                  grid: int = 1,
                  eps: float = 1e-5,
@@ -290,8 +293,7 @@ class WKDFeatureLoss(nn.Module):
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         _check_feature_hparams(eps, mean_cov_ratio, covariance)
-        if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
-            raise ValueError(f'grid must be a positive integer, got {grid!r}')
+        check_int('grid', grid)
         check_reduction(reduction)
         self.grid = grid
         self.eps = eps

@@ -11,9 +11,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
+from mmkd.utils.checks import check_int
+from .contract import DistillLoss
 from .cost_matrix import sharpen_cost
 from .sinkhorn import _sinkhorn_cost, warn_if_kernel_underflows
-from .utils import (autocast_disabled, check_iters, check_labels,
+from .utils import (autocast_disabled, check_labels,
                     check_logits_pair, check_positive, check_reduction,
                     compute_dtype, weight_reduce_loss)
 
@@ -78,7 +80,7 @@ def check_cost_width(cost_size: int, num_classes: int) -> None:
     raise ValueError(msg)
 
 
-def load_cost_matrix(cost_matrix: CostLike,
+def as_cost_matrix(cost_matrix: CostLike,
                      kappa: Optional[float] = None) -> Tensor:
     """Load a cost matrix from a file, array or tensor, and validate it.
 
@@ -135,7 +137,7 @@ def _check_wkd_hparams(temperature: float, sinkhorn_reg: float,
                        sinkhorn_iters: int) -> None:
     check_positive('temperature', temperature)
     check_positive('sinkhorn_reg', sinkhorn_reg)
-    check_iters('sinkhorn_iters', sinkhorn_iters)
+    check_int('sinkhorn_iters', sinkhorn_iters)
 
 
 def _wkd_logit_loss_per_sample(student_logits: Tensor,
@@ -167,7 +169,7 @@ def _wkd_logit_loss_per_sample(student_logits: Tensor,
             target = torch.zeros_like(student, dtype=torch.bool)
             target.scatter_(1, index, True)
             # The target gets zero mass and u = 0, which reproduces the
-            # (n - 1)-class problem without it (methods.md, section 1).
+            # (n - 1)-class problem without it (docs/methods.md, section 1).
             student_masked = (student / temperature).masked_fill(
                 target, float('-inf'))
             teacher_masked = (teacher / temperature).masked_fill(
@@ -261,7 +263,7 @@ def wkd_logit_loss(student_logits: Tensor,
 
 
 @MODELS.register_module()
-class WKDLogitLoss(nn.Module):
+class WKDLogitLoss(DistillLoss, nn.Module):
     """WKD-L loss module (see :func:`wkd_logit_loss`).
 
     The cost matrix is kept as a non-persistent buffer (it follows
@@ -289,6 +291,11 @@ class WKDLogitLoss(nn.Module):
             Defaults to ``'mean'``.
         loss_weight (float): Weight of the whole loss. Defaults to 1.0.
     """
+
+    accepts_labels = True
+    accepts_weight = True
+    scheduled_attr = 'wd_weight'
+    holds_cost_matrix = True
 
     def __init__(self,
                  cost_matrix: Optional[CostLike] = None,
@@ -329,7 +336,7 @@ class WKDLogitLoss(nn.Module):
                 ``1 - IR`` matrix and is sharpened (see the class
                 docstring). Defaults to None.
         """
-        cost = load_cost_matrix(cost_matrix, kappa=kappa)
+        cost = as_cost_matrix(cost_matrix, kappa=kappa)
         if not self.log_domain and cost.numel() > 0:
             warn_if_kernel_underflows(
                 float(cost.max()), self.sinkhorn_reg, torch.float32)

@@ -14,14 +14,9 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmkd.registry import MODELS
+from mmkd.utils.checks import check_int
 
 __all__ = ['ConvConnector', 'BottleneckProjector', 'LinearConnector']
-
-
-def _check_channels(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f'{name} must be a positive int, but got {value!r}.')
-    return value
 
 
 def _build_norm(norm: Optional[str],
@@ -52,8 +47,8 @@ class _Connector(BaseModule):
     def __init__(self, in_channels: int, out_channels: int,
                  init_cfg: Optional[dict]) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.in_channels = _check_channels('in_channels', in_channels)
-        self.out_channels = _check_channels('out_channels', out_channels)
+        self.in_channels = check_int('in_channels', in_channels)
+        self.out_channels = check_int('out_channels', out_channels)
 
 
 @MODELS.register_module()
@@ -98,7 +93,7 @@ class BottleneckProjector(_Connector):
     """The bottleneck projector of the WKD ImageNet experiments.
 
     1x1 conv to ``mid_channels``, 3x3 conv (padding 1), 1x1 conv to
-    ``out_channels``, then a final norm and activation: methods.md section 2
+    ``out_channels``, then a final norm and activation: docs/methods.md section 2
     ("1x1 conv 256, 3x3 conv 256, 1x1 conv to teacher channels, then BN +
     ReLU") and the official code's ``ConvRegBottleNeck`` (``c_hidden=256``,
     biased convolutions with nothing between them, ``relu(bn(x))`` at the
@@ -139,7 +134,7 @@ class BottleneckProjector(_Connector):
                  init_cfg: Optional[dict] = dict(
                      type='Kaiming', layer='Conv2d')) -> None:
         super().__init__(in_channels, out_channels, init_cfg)
-        mid = _check_channels('mid_channels', mid_channels)
+        mid = check_int('mid_channels', mid_channels)
         # indices 1, 2, 4, 5 are Identity in the official layout; they keep
         # the parameter names (layers.0/3/6/7) the same in both layouts
         self.layers = nn.Sequential(

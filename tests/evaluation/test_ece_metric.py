@@ -99,7 +99,7 @@ def test_metric_runs_next_to_accuracy_in_an_mmpretrain_evaluator():
 def test_registered_and_validated():
     assert METRICS.get('ECEMetric') is ECEMetric
     with pytest.raises(ValueError, match='n_bins must be a positive '
-                       'integer, got 0'):
+                       'integer, but got 0'):
         ECEMetric(n_bins=0)
     with pytest.raises(ValueError, match='apply softmax'):
         calibration_errors(torch.tensor([[2.0, -1.0]]), torch.tensor([0]))

@@ -137,7 +137,7 @@ def test_errors():
     mean = torch.zeros(2, 3)
     with pytest.raises(ValueError,
                        match=r"covariance must be one of \('diag', 'full'\), "
-                       r"got 'spherical'"):
+                       r"but got 'spherical'"):
         gaussian_wasserstein(mean, mean, mean, mean, covariance='spherical')
     with pytest.raises(ValueError, match=r'student mean has shape \(2, 3\) '
                        r'but teacher mean has \(2, 4\).*projector'):

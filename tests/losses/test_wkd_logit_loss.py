@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import MODELS as ROOT_MODELS
 
-from mmkd.losses import (WKDLogitLoss, check_cost_matrix, load_cost_matrix,
+from mmkd.losses import (WKDLogitLoss, as_cost_matrix, check_cost_matrix,
                          wkd_logit_loss)
 from mmkd.registry import MODELS
 
@@ -364,7 +364,7 @@ def test_official_imagenet_matrix_loads_and_sharpens(official_cost_matrix):
     assert 0.6 < cost[off].min() and cost[off].max() < 0.65
     student, teacher, labels = random_problem(2, 1000)
     assert torch.isfinite(module(student, teacher, labels))
-    assert load_cost_matrix(imagenet_r34).shape == (1000, 1000)
+    assert as_cost_matrix(imagenet_r34).shape == (1000, 1000)
 
 
 def test_registry_build():

@@ -17,6 +17,7 @@ from mmengine.evaluator import BaseMetric
 from torch import Tensor
 
 from mmkd.registry import METRICS
+from mmkd.utils.checks import check_int
 
 __all__ = [
     'CalibrationErrors', 'ECEMetric', 'calibration_errors',
@@ -28,13 +29,6 @@ class CalibrationErrors(NamedTuple):
     """ECE and MCE as fractions in [0, 1] (0-dim float64 tensors)."""
     ece: Tensor
     mce: Tensor
-
-
-def _check_n_bins(n_bins: int) -> None:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or \
-            n_bins < 1:
-        raise ValueError(f'n_bins must be a positive integer, got '
-                         f'{n_bins!r}')
 
 
 def calibration_errors(probs: Tensor,
@@ -53,7 +47,7 @@ def calibration_errors(probs: Tensor,
         CalibrationErrors: ``ece`` and ``mce`` as fractions (0 for an
         empty input).
     """
-    _check_n_bins(n_bins)
+    check_int('n_bins', n_bins)
     if probs.dim() != 2:
         raise ValueError(f'probs must have shape (N, num_classes), got '
                          f'{tuple(probs.shape)}')
@@ -132,7 +126,7 @@ class ECEMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        _check_n_bins(n_bins)
+        check_int('n_bins', n_bins)
         self.n_bins = n_bins
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
