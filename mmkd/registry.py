@@ -6,7 +6,6 @@ any scope (``default_scope='mmdet'`` or ``'mmpretrain'``) can say
 ``type='mmkd.WKDLogitLoss'`` and MMEngine imports what is needed, the same
 pattern as ``mmdet/registry.py``.
 """
-from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
@@ -26,6 +25,3 @@ MODEL_WRAPPERS = Registry(
 #: Calibration and distribution metrics.
 METRICS = Registry(
     'metric', parent=MMENGINE_METRICS, locations=['mmkd.evaluation'])
-#: Toy datasets.
-DATASETS = Registry(
-    'dataset', parent=MMENGINE_DATASETS, locations=['mmkd.datasets'])

@@ -34,10 +34,11 @@ from mmengine.runner import Runner
 
 import mmkd  # noqa: F401  (registrations, checkpoint allow-list)
 from mmkd.apis.cls_cost_matrix import CLS_FEATURE_SOURCES
-from mmkd.apis.cost_matrix import build_teacher_cost_matrix, save_cost_matrix
+from mmkd.apis.cost_io import save_cost_matrix
+from mmkd.apis.cost_matrix import build_teacher_cost_matrix
 from mmkd.apis.cost_record import cost_matrix_record
-from mmkd.models import BaseDistiller, load_checkpoint_into
-from mmkd.models.distillers.base_distiller import with_data_preprocessor
+from mmkd.models import build_model, load_checkpoint_into
+from mmkd.models.builder import with_data_preprocessor
 from mmkd.registry import MODELS
 
 
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
         distiller = MODELS.build(model_cfg).to(args.device)
         teacher, preprocess = distiller.teacher, distiller.teacher_data
     else:
-        teacher = BaseDistiller._build_model(model_cfg, 'teacher')
+        teacher = build_model(model_cfg, 'teacher')
         load_checkpoint_into(teacher, checkpoint, strict=True,
                              role='teacher')
         preprocess = None

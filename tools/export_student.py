@@ -19,7 +19,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmkd  # noqa: F401  (registrations, checkpoint allow-list)
 from mmkd.apis.export import export_student
-from mmkd.models import BaseDistiller
+from mmkd.models import build_model
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     student = None
     if not args.no_verify:
         init_default_scope(cfg.get('default_scope', 'mmdet'))
-        student = BaseDistiller._build_model(student_cfg, 'student')
+        student = build_model(student_cfg, 'student')
     out = export_student(checkpoint, args.out, student)
     print(f'Wrote the student to {out}')
     return 0

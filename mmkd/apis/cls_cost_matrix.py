@@ -7,26 +7,24 @@ official ImageNet matrices use) or its penultimate features (the input of
 the head's final FC, what the paper describes; ``head.pre_logits``). Every
 class gets the same number ``b`` of rows, truncated to the smallest class,
 because rows of different classes are paired by index; ``cka_cost_matrix``
-then gives ``C_ij = 1 - exp(-kappa * (1 - CKA(X_i, X_j)))`` (methods.md
-section 1). The released official matrices hold ``1 - CKA`` and are loaded
-with :func:`load_official_cost_matrix`, which applies the sharpening.
-
-The file format and the heatmap are those of the detection builder
-(:func:`mmkd.apis.save_cost_matrix`).
+then gives ``C_ij = 1 - exp(-kappa * (1 - CKA(X_i, X_j)))``
+(``docs/methods.md`` section 1). The released official matrices hold
+``1 - CKA``; :func:`~mmkd.apis.cost_io.load_official_cost_matrix` reads and
+sharpens them.
 """
-import os
-from typing import Iterable, Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
+from mmkd.utils.checks import check_choice, check_int
 from .class_rows import ClassRows, class_names_of, cka_cost_on_main_process
-from .cost_matrix import Preprocess
+from .collect import Preprocess, own_preprocess
 
 __all__ = [
     'CLS_FEATURE_SOURCES', 'collect_classification_class_features',
-    'build_classification_cost_matrix', 'load_official_cost_matrix'
+    'build_classification_cost_matrix'
 ]
 
 #: What :func:`collect_classification_class_features` can read.
@@ -88,13 +86,8 @@ def collect_classification_class_features(
             samples (the classes are named).
         TypeError: If ``classifier`` is not an ``ImageClassifier``.
     """
-    if source not in CLS_FEATURE_SOURCES:
-        raise ValueError(f'source must be one of {CLS_FEATURE_SOURCES}, but '
-                         f'got {source!r}.')
-    if isinstance(num_per_class, bool) or not isinstance(
-            num_per_class, int) or num_per_class < 2:
-        raise ValueError('num_per_class must be an int >= 2, but got '
-                         f'{num_per_class!r}.')
+    check_choice('source', source, CLS_FEATURE_SOURCES)
+    check_int('num_per_class', num_per_class, minimum=2)
     head = getattr(classifier, 'head', None)
     num_classes = getattr(head, 'num_classes', None)
     if head is None or not hasattr(classifier, 'extract_feat') or \
@@ -105,10 +98,7 @@ def collect_classification_class_features(
             'for detectors use build_detection_cost_matrix.')
     rows = ClassRows(
         class_names_of(class_names, num_classes), num_per_class)
-    if preprocess is None:
-        def preprocess(data: dict) -> dict:
-            return classifier.data_preprocessor(data, False)
-
+    preprocess = own_preprocess(classifier, preprocess)
     was_training = classifier.training
     classifier.eval()
     try:
@@ -145,34 +135,3 @@ def build_classification_cost_matrix(classifier: nn.Module,
     features = collect_classification_class_features(classifier, dataloader,
                                                      **kwargs)
     return cka_cost_on_main_process(features, kappa)
-
-
-def load_official_cost_matrix(path: Union[str, os.PathLike],
-                              kappa: float = 1.0,
-                              num_classes: Optional[int] = None) -> Tensor:
-    """Load an official WKD ``*_linear_cka.pth`` file and sharpen it.
-
-    The files hold ``M = 1 - CKA`` (n x n float32, some saved from CUDA
-    tensors, so they are loaded with ``map_location='cpu'``); the WKD cost
-    is ``1 - exp(-kappa * M)`` (kappa 1 for R34 -> R18 and CIFAR, 2 for
-    R50 -> MobileNetV1).
-
-    Args:
-        path (str | PathLike): The ``.pth`` file.
-        kappa (float): Sharpening. Defaults to 1.0.
-        num_classes (int, optional): Check the size against the logits.
-
-    Returns:
-        torch.Tensor: The float32 cost matrix on the CPU.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If the matrix is not square, not finite, negative, or
-            not ``num_classes`` wide.
-    """
-    from mmkd.losses import load_cost_matrix
-    from mmkd.losses.wkd_logit_loss import check_cost_width
-    cost = load_cost_matrix(path, kappa=kappa)
-    if num_classes is not None:
-        check_cost_width(cost.shape[0], num_classes)
-    return cost

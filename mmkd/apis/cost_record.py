@@ -20,6 +20,8 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 import torch.nn as nn
 
+from mmkd.models.adapters import detector_kind
+
 __all__ = [
     'COMPARED_FIELDS', 'DETECTOR_SOURCE', 'DENSE_SOURCE', 'teacher_kind',
     'weights_fingerprint', 'cost_matrix_record', 'record_mismatch'
@@ -48,13 +50,9 @@ def teacher_kind(teacher: nn.Module) -> str:
         str: ``'two_stage'`` (an mmdet detector with a ``roi_head``),
         ``'single_stage'`` (one with a dense ``bbox_head``: RetinaNet, GFL,
         ATSS, FCOS, ...) or ``'classifier'`` (anything else, e.g. an
-        mmpretrain ``ImageClassifier``).
+        mmpretrain ``ImageClassifier``); see
+        :func:`~mmkd.models.adapters.detector_kind`.
     """
-    if getattr(teacher, 'roi_head', None) is not None:
-        return 'two_stage'
-    if getattr(teacher, 'bbox_head', None) is None:
-        return 'classifier'
-    from mmkd.models.distillers.detector_distiller_base import detector_kind
     kind = detector_kind(teacher)
     return 'classifier' if kind == 'other' else kind
 

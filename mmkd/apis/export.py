@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mmkd.models.distillers.base_distiller import student_state_dict_from
+from mmkd.models.checkpoint_io import student_state_dict_from
 
 __all__ = ['plain_meta', 'save_student_checkpoint', 'export_student']
 

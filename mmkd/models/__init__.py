@@ -1,16 +1,18 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .backbones import MobileNetV1
+from .builder import build_model
+from .checkpoint_io import (load_checkpoint_into, strip_prefix,
+                            student_state_dict_from)
 from .connectors import BottleneckProjector, ConvConnector, LinearConnector
 from .distillers import (BaseDetectorDistiller, BaseDistiller,
                          ClassificationDistiller, DetectionDistiller,
-                         SingleStageDistiller, load_checkpoint_into,
-                         strip_prefix, student_state_dict_from)
+                         SingleStageDistiller)
 from .online import BDKDOnlineDistiller
 
 __all__ = [
     'BaseDetectorDistiller', 'BaseDistiller', 'BDKDOnlineDistiller',
     'BottleneckProjector', 'ClassificationDistiller', 'ConvConnector',
     'DetectionDistiller', 'LinearConnector', 'MobileNetV1',
-    'SingleStageDistiller', 'load_checkpoint_into', 'strip_prefix',
-    'student_state_dict_from'
+    'SingleStageDistiller', 'build_model', 'load_checkpoint_into',
+    'strip_prefix', 'student_state_dict_from'
 ]

@@ -91,7 +91,7 @@ def test_build_gives_the_cka_cost_and_keeps_the_train_mode():
 
 def test_cost_round_trip_through_save_and_the_distiller_check(tmp_path):
     from mmkd.apis.cls_cost_matrix import build_classification_cost_matrix
-    from mmkd.apis.cost_matrix import load_cost_matrix, save_cost_matrix
+    from mmkd.apis.cost_io import load_cost_file, save_cost_matrix
     model = _classifier()
     cost = build_classification_cost_matrix(
         model, _loader([[0, 1, 2, 2, 1, 0]] * 2), num_per_class=4,
@@ -99,7 +99,7 @@ def test_cost_round_trip_through_save_and_the_distiller_check(tmp_path):
     out = str(tmp_path / 'cost.pth')
     written = save_cost_matrix(cost, out, ['a', 'b', 'c'], heatmap=True)
     assert written == [out, str(tmp_path / 'cost.png')]
-    torch.testing.assert_close(load_cost_matrix(out), cost)
+    torch.testing.assert_close(load_cost_file(out), cost)
 
 
 def test_a_class_without_samples_is_named():
@@ -131,7 +131,7 @@ def test_a_detector_like_model_is_refused():
 
 
 def test_official_format_is_sharpened(tmp_path):
-    from mmkd.apis.cls_cost_matrix import load_official_cost_matrix
+    from mmkd.apis.cost_io import load_official_cost_matrix
     m = torch.tensor([[0., 0.5, 0.9], [0.5, 0., 0.7], [0.9, 0.7, 0.]])
     path = str(tmp_path / 'toy_linear_cka.pth')
     torch.save(m, path)
@@ -150,7 +150,7 @@ def test_official_format_is_sharpened(tmp_path):
     ('cifar100/resnet32x4_linear_cka.pth', 100, 1.0),
 ])
 def test_official_released_matrices(name, n, kappa, official_cost_matrix):
-    from mmkd.apis.cls_cost_matrix import load_official_cost_matrix
+    from mmkd.apis.cost_io import load_official_cost_matrix
     path = official_cost_matrix(name)
     raw = torch.load(path, map_location='cpu', weights_only=True)
     cost = load_official_cost_matrix(path, kappa=kappa, num_classes=n)

@@ -15,7 +15,7 @@ setup_mmdet()
 from mmdet.registry import MODELS  # noqa: E402
 
 from mmkd.apis import (build_detection_cost_matrix,  # noqa: E402
-                       collect_detection_class_features, load_cost_matrix,
+                       collect_detection_class_features, load_cost_file,
                        save_cost_matrix)
 
 
@@ -87,9 +87,9 @@ def test_cost_matrix_is_symmetric_zero_diagonal_and_saved(tmp_path):
     written = save_cost_matrix(cost, str(out), ['a', 'b', 'c', 'bg'])
     assert written == [str(out), str(tmp_path / 'c' / 'cost.png')]
     assert torch.equal(torch.load(out, weights_only=True), cost)
-    assert torch.equal(load_cost_matrix(str(out)), cost)
+    assert torch.equal(load_cost_file(str(out)), cost)
     with pytest.raises(FileNotFoundError, match='does not exist'):
-        load_cost_matrix(str(tmp_path / 'nope.pth'))
+        load_cost_file(str(tmp_path / 'nope.pth'))
     with pytest.raises(ValueError, match='square'):
         save_cost_matrix(torch.rand(2, 3), str(tmp_path / 'x.pth'))
 
@@ -112,7 +112,7 @@ def test_heatmap_scale_spans_off_diagonal_entries(tmp_path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    from mmkd.apis.cost_matrix import off_diagonal_range, plot_cost_matrix
+    from mmkd.apis.cost_io import off_diagonal_range, plot_cost_matrix
     cost = torch.tensor([[0.0, 0.45, 0.58], [0.5, 0.0, 0.52],
                          [0.47, 0.56, 0.0]])
     assert off_diagonal_range(cost) == pytest.approx((0.45, 0.58))

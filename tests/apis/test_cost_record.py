@@ -7,13 +7,12 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmkd.apis import cost_matrix as api
-from mmkd.apis.cost_matrix import (load_cost_matrix,
-                                   load_cost_matrix_and_record,
-                                   save_cost_matrix)
+from mmkd.apis import cost_io as api
+from mmkd.apis.cost_io import (load_cost_file, load_cost_matrix_and_record,
+                               save_cost_matrix)
 from mmkd.apis.cost_record import (DETECTOR_SOURCE, cost_matrix_record,
                                    record_mismatch, weights_fingerprint)
-from mmkd.losses import load_cost_matrix as loss_load_cost_matrix
+from mmkd.losses import as_cost_matrix
 
 
 def _net(seed=0):
@@ -81,8 +80,8 @@ def test_save_with_record_round_trips(tmp_path):
     torch.testing.assert_close(loaded, cost)
     assert stored == rec
     # the losses' loader (cost_matrix='c.pth' in a config) reads it too
-    torch.testing.assert_close(loss_load_cost_matrix(out), cost)
-    torch.testing.assert_close(load_cost_matrix(out), cost)
+    torch.testing.assert_close(as_cost_matrix(out), cost)
+    torch.testing.assert_close(load_cost_file(out), cost)
 
 
 def test_plain_tensor_files_have_no_record(tmp_path):
@@ -108,7 +107,7 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     with pytest.raises(OSError, match='disk full'):
         save_cost_matrix(_cost(), out, heatmap=False)
     monkeypatch.undo()
-    torch.testing.assert_close(load_cost_matrix(out), old)
+    torch.testing.assert_close(load_cost_file(out), old)
     assert os.listdir(tmp_path) == ['c.pth']  # no temporary left behind
 
 

@@ -21,8 +21,8 @@ from mmdet.structures.bbox import get_box_tensor  # noqa: E402
 from mmkd.apis import (build_teacher_cost_matrix,  # noqa: E402
                        collect_dense_class_features, cost_matrix_record,
                        teacher_kind)
-from mmkd.apis.cost_matrix import (cost_matrix_names,  # noqa: E402
-                                   dense_cls_conv)
+from mmkd.apis.cost_matrix import cost_matrix_names  # noqa: E402
+from mmkd.apis.dense_cost_matrix import dense_cls_conv  # noqa: E402
 
 C = NUM_CLASSES
 

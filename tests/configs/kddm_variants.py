@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The KDDM slides' table of metrics (methods.md section 6) as the
+"""The KDDM slides' table of metrics (docs/methods.md section 6) as the
 (metric, conditional) settings of ``mmkd.KDDMLoss``, keyed by the stems of
 the KDDM config names."""
 

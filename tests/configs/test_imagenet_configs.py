@@ -20,7 +20,7 @@ DISTILL = sorted(
 # grid has at least 2 positions per cell.
 SIZE = 160
 
-#: (tau, kappa, lambda) of WKD-L and w_F of WKD-F, methods.md sections 1-2.
+#: (tau, kappa, lambda) of WKD-L and w_F of WKD-F, docs/methods.md sections 1-2.
 EXPECTED = {
     'wkd-l_resnet34-to-resnet18': dict(wkd_l=(2.0, 1.0, 30.0)),
     'wkd-f_resnet34-to-resnet18': dict(w_f=0.02),
@@ -218,7 +218,7 @@ def test_wkd_f_uses_the_official_bottleneck_projector(method, pair):
     c_s, c_t = WKD_F_WIDTHS[pair]
     assert (proj.in_channels, proj.out_channels) == (c_s, c_t)
     # ConvRegBottleNeck(c_hidden=256): conv1x1 -> conv3x3 -> conv1x1, all
-    # biased with nothing in between, then relu(bn(x)) (methods.md sec. 2)
+    # biased with nothing in between, then relu(bn(x)) (docs/methods.md sec. 2)
     layers = [m for m in proj.layers if not isinstance(m, nn.Identity)]
     assert [type(m) for m in layers] == [
         nn.Conv2d, nn.Conv2d, nn.Conv2d, nn.BatchNorm2d, nn.ReLU

@@ -26,7 +26,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.hub import get_config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
-from mmkd.models import BaseDistiller, SingleStageDistiller  # noqa: E402
+from mmkd.models import SingleStageDistiller, build_model  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 COCO_DIR = osp.join(ROOT, 'configs', 'coco_one_stage')
@@ -63,7 +63,7 @@ def build(path):
             assert model_cfg.pop('teacher_ckpt'), 'names the teacher weights'
             key = str(model_cfg.teacher)
             if key not in _TEACHERS:
-                _TEACHERS[key] = BaseDistiller._build_model(
+                _TEACHERS[key] = build_model(
                     model_cfg.teacher, 'teacher')
             model_cfg.teacher = _TEACHERS[key]
             return cfg, SingleStageDistiller(**model_cfg)

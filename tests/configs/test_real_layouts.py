@@ -80,10 +80,10 @@ def _coco_split(root, split, num_images, boxes_per_image):
 def _random_teacher_ckpt(spec, scope, out):
     from mmengine.registry import DefaultScope
 
-    from mmkd.models import BaseDistiller
+    from mmkd.models import build_model
     with DefaultScope.overwrite_default_scope(scope):
         torch.manual_seed(0)
-        teacher = BaseDistiller._build_model(spec, 'teacher')
+        teacher = build_model(spec, 'teacher')
     torch.save(dict(state_dict=teacher.state_dict()), out)
 
 
@@ -139,7 +139,7 @@ def test_coco_r101_to_r18_wkd_lf_in_the_coco_layout(tmp_path):
     wkd_f = [float(line.split('distill.loss_wkd_f: ')[1].split()[0])
              for line in out.splitlines() if 'distill.loss_wkd_f: ' in line]
     assert wkd_f and all(v > 0 for v in wkd_f)
-    from mmkd.apis.cost_matrix import load_cost_matrix_and_record
+    from mmkd.apis.cost_io import load_cost_matrix_and_record
     cost, record = load_cost_matrix_and_record(
         str(tmp_path / 'work_dirs' / 'cost_matrices' /
             'coco_faster-rcnn_r101-ms3x_cka-k1.pth'))

@@ -14,7 +14,7 @@ sys.path.insert(0, osp.join(HERE, '..', 'models'))
 from test_distill_hooks import (_cls_loader, _ClsLoader,  # noqa: E402
                                 fake_runner)
 
-from mmkd.apis.cost_matrix import load_cost_matrix_and_record  # noqa: E402
+from mmkd.apis.cost_io import load_cost_matrix_and_record  # noqa: E402
 from mmkd.engine.hooks import CostMatrixHook  # noqa: E402
 
 
@@ -31,11 +31,13 @@ def cls_distiller(seed=0, teacher_preproc=True, **kwargs):
     return ClassificationDistiller(
         student=classifier_cfg(4, num_classes=3),
         teacher=teacher,
-        distill_losses=dict(
-            loss_wkd_l=dict(type='mmkd.WKDLogitLoss', cost_matrix=None)),
-        distill_inputs=dict(loss_wkd_l='logits'),
-        probe_size=None,
-        **kwargs)
+        **dict(
+            dict(
+                distill_losses=dict(
+                    loss_wkd_l=dict(
+                        type='mmkd.WKDLogitLoss', cost_matrix=None)),
+                distill_inputs=dict(loss_wkd_l='logits'),
+                probe_size=None), **kwargs))
 
 
 def _build(tmp_path, model=None, loader=None, **kwargs):
@@ -252,8 +254,8 @@ def test_load_from_without_resume_does_not_take_the_checkpoint_matrix(
 
 
 def test_hook_fails_before_building_when_no_term_takes_a_matrix(tmp_path):
-    model = cls_distiller()
-    model.distill_losses['loss_wkd_l'].set_cost_matrix = None
+    model = cls_distiller(
+        distill_losses=dict(loss_wkd_l=dict(type='mmkd.KDLoss')))
     with pytest.raises(ValueError, match='is WKD-L configured'):
         CostMatrixHook(str(tmp_path / 'c.pth')).before_train(
             SimpleNamespace(model=model, iter=0, epoch=0,

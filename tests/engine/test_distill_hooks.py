@@ -82,7 +82,7 @@ def official_factor(epoch, epochs, decay_start=0):
     """The official WKD weight factor (WKD.py ``forward_train``), written
     out independently: mdistiller's trainer passes ``epoch`` = 1, ...,
     ``epochs`` (``while epoch < EPOCHS + 1``), and the weight decays when
-    ``epoch > COSINE_DECAY_EPOCH`` (methods.md section 4)."""
+    ``epoch > COSINE_DECAY_EPOCH`` (docs/methods.md section 4)."""
     if epoch > decay_start:
         return 0.5 * (1 + math.cos(
             (epoch - decay_start) / (epochs - decay_start) * math.pi))
@@ -181,7 +181,7 @@ def test_schedule_hook_selected_terms():
 @pytest.mark.parametrize('kwargs, match', [
     (dict(begin=-1), 'begin must be an int >= 0'),
     (dict(begin=5, end=5), r'end \(5\) must be greater than begin \(5\)'),
-    (dict(schedule='linear'), "schedule must be 'cosine' or 'constant'"),
+    (dict(schedule='linear'), r"schedule must be one of \('cosine', 'constant'\)"),
     (dict(warmup_ratio=1.5), r'warmup_ratio must be in \[0, 1\]'),
     (dict(warmup=2.5), 'warmup must be an int'),
     (dict(count_from=2), 'count_from must be 1'),
@@ -295,8 +295,8 @@ def test_cost_matrix_hook_builds_caches_and_sets(tmp_path, monkeypatch):
     assert cost_file.is_file() and (tmp_path / 'cm' / 'cost.png').is_file()
     cost = model.distill_losses['loss_wkd_l'].cost_matrix
     assert cost.shape == (NUM_CLASSES + 1, NUM_CLASSES + 1)
-    from mmkd.apis import load_cost_matrix
-    assert torch.allclose(cost, load_cost_matrix(str(cost_file)))
+    from mmkd.apis import load_cost_file
+    assert torch.allclose(cost, load_cost_file(str(cost_file)))
     # second run: the cached file is used, nothing is rebuilt
     def fail(*args, **kwargs):
         raise AssertionError('rebuilt')
@@ -363,7 +363,7 @@ def test_cost_matrix_hook_builds_a_classifier_teachers_matrix(
         probe_size=None)
     loader = _cls_loader()
     labels = []
-    import mmkd.apis.cost_matrix as api
+    import mmkd.apis.cost_io as api
     def plot(cost, out, names):
         labels.append(names)
         open(out, 'wb').close()
@@ -386,5 +386,5 @@ def test_cost_matrix_hook_builds_a_classifier_teachers_matrix(
 
 
 def test_cost_matrix_hook_checks_source(tmp_path):
-    with pytest.raises(ValueError, match=r"source must be one of \['logits'"):
+    with pytest.raises(ValueError, match=r"source must be one of \('logits'"):
         CostMatrixHook(str(tmp_path / 'c.pth'), source='features')

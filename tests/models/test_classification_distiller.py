@@ -292,8 +292,9 @@ def test_unknown_stage_lists_the_valid_names():
 
 
 def test_projector_needed_but_missing():
-    with pytest.raises(ValueError, match=r'64 and 128 channels; a projector '
-                       r'is needed.*in_channels=64, out_channels=128'):
+    with pytest.raises(ValueError, match=r"has 64 channels and the teacher's "
+                       r'128; add a connector \(a projector\).*'
+                       r'in_channels=64, out_channels=128'):
         build('wkd-f', distill_inputs=dict(loss_wkd_f='feature'),
               connectors=None)
 
@@ -302,7 +303,7 @@ def test_projector_missing_is_caught_on_the_first_batch_without_probe():
     model = build('wkd-f', distill_inputs=dict(loss_wkd_f='feature'),
                   connectors=None, probe_size=None)
     inputs, samples = batch(model)
-    with pytest.raises(ValueError, match='a projector is needed'):
+    with pytest.raises(ValueError, match=r'add a connector \(a projector\)'):
         model.loss(inputs, samples)
 
 
@@ -327,11 +328,14 @@ def test_cost_matrix_size_differs_from_num_classes():
     'inputs, match',
     [(dict(), 'no entry for the terms'),
      (dict(loss_wkd_l='roi_cls'), 'valid sources'),
-     (dict(loss_wkd_l=dict(source='logits', connector='proj')),
+     (dict(loss_wkd_l=dict(source='feature', connector='proj')),
       'not in connectors'),
+     (dict(loss_wkd_l=dict(source='logits', connector='proj')),
+      "'connector' applies to sources 'feature' and 'pooled', not "
+      "'logits'"),
      (dict(loss_wkd_l=dict(source='logits', grid=2)), 'unknown keys'),
      (dict(loss_wkd_l=dict(source='logits', labels='soft')),
-      'valid values')])
+      r"\['labels'\] must be one of \('hard', 'argmax', 'none'\)")])
 def test_bad_distill_inputs(inputs, match):
     with pytest.raises(ValueError, match=match):
         build('wkd-l', distill_inputs=inputs)
@@ -534,7 +538,7 @@ def test_teacher_config_file_gets_its_top_level_data_preprocessor(tmp_path):
 # ----------------------------------------------------------------------
 # KDDM on the pooled penultimate features (the 'pooled' source)
 # ----------------------------------------------------------------------
-#: The KDDM slides' table (methods.md section 6) as KDDMLoss settings.
+#: The KDDM slides' table (docs/methods.md section 6) as KDDMLoss settings.
 KDDM_METRICS = {
     'w2-e': dict(metric='wasserstein'),
     'cw2-e': dict(metric='wasserstein', conditional=True),
@@ -637,7 +641,7 @@ def test_kddm_recorded_pooled_features_are_the_neck_output():
 
 
 def test_kddm_bad_configs_name_the_fix():
-    with pytest.raises(ValueError, match=r'64 and 128 channels.*'
+    with pytest.raises(ValueError, match=r"64 channels and the teacher's 128.*"
                        r"mmkd.LinearConnector', in_channels=64"):
         build_kddm(distill_inputs=dict(loss_kddm='pooled'), connectors=None)
     no_neck = classifier_cfg(8)
@@ -645,8 +649,8 @@ def test_kddm_bad_configs_name_the_fix():
     with pytest.raises(ValueError, match=r"student has no neck.*"
                        r"GlobalAveragePooling"):
         build_kddm(student=no_neck)
-    with pytest.raises(ValueError, match=r"\['student_stage'\] apply to "
-                       r"the 'feature' source, not 'pooled'"):
+    with pytest.raises(ValueError, match=r"'student_stage' applies to source "
+                       r"'feature', not 'pooled'"):
         build_kddm(distill_inputs=dict(
             loss_kddm=dict(source='pooled', student_stage='layer3')))
     # the joint metric compares logits, so the classes must agree

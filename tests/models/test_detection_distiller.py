@@ -12,6 +12,7 @@ from distill_helpers import (NUM_CLASSES, RecordingLoss,
 setup_mmdet()
 
 from mmkd.models import DetectionDistiller  # noqa: E402
+from mmkd.models.distillers import StepContext  # noqa: E402
 
 STUDENT_KEYS = {
     'student.loss_rpn_cls', 'student.loss_rpn_bbox', 'student.loss_cls',
@@ -642,7 +643,8 @@ def test_distill_terms_run_in_float32_outside_autocast(monkeypatch):
     monkeypatch.setattr(extractor, 'forward', half_roi_align)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         assert torch.is_autocast_enabled('cpu')
-        out = model.distill_step(inputs, x_s, roi)
+        out = model.distill_step(
+            StepContext(inputs, x_s[0], dict(x_s=x_s, roi=roi), samples))
     call = rec.calls[-1]
     assert call['s'].dtype == torch.float32
     assert call['t'].dtype == torch.float32
@@ -681,11 +683,12 @@ def test_foreground_only_roi_terms():
     assert 0 < int(fg.sum()) < labels.numel()
     assert torch.equal(rec_fg.calls[-1]['labels'], labels[fg])
     assert torch.equal(rec_fg.calls[-1]['t'], rec_all.calls[-1]['t'][fg])
-    with pytest.raises(ValueError, match="must be 'all' or 'fg'"):
+    with pytest.raises(ValueError, match=r"must be one of \('all', 'fg'\)"):
         build_distiller(
             distill_losses=dict(loss_a=RecordingLoss()),
             distill_inputs=dict(loss_a=dict(source='roi_cls', rois='bg')))
-    with pytest.raises(ValueError, match="rois='fg' applies to"):
+    with pytest.raises(ValueError, match="'rois' applies to sources 'roi_cls' "
+                       "and 'roi_feat', not 'fpn'"):
         build_distiller(
             distill_losses=dict(loss_a=RecordingLoss()),
             distill_inputs=dict(loss_a=dict(source='fpn', rois='fg')))

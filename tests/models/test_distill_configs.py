@@ -12,7 +12,7 @@ setup_mmdet()
 
 from mmengine.config import Config  # noqa: E402
 
-from mmkd.models import BaseDistiller, DetectionDistiller  # noqa: E402
+from mmkd.models import DetectionDistiller, build_model  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 COCO = sorted(glob.glob(osp.join(ROOT, 'configs', 'coco', '*-to-*.py')))
@@ -44,7 +44,7 @@ def build(path):
     assert ckpt, 'the config names the teacher checkpoint'
     key = str(model_cfg.teacher)
     if key not in _TEACHERS:
-        _TEACHERS[key] = BaseDistiller._build_model(model_cfg.teacher,
+        _TEACHERS[key] = build_model(model_cfg.teacher,
                                                     'teacher')
     model_cfg.teacher = _TEACHERS[key]
     return cfg, DetectionDistiller(**model_cfg)

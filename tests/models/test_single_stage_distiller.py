@@ -630,18 +630,18 @@ def test_head_with_an_unsupported_assignment():
     (dict(source='dense_cls', categorical='softmax'), None,
      r"\['categorical'\] must be one of \('exclusive', 'normalized'\)"),
     (dict(source='fpn', region='box'), None,
-     r"\['region'\] must be None or 'gt'"),
+     r"\['region'\] must be one of \(None, 'gt'\)"),
     (dict(source='dense_cls', region='gt'), None,
      "'region' applies to source 'fpn'"),
     (dict(source='dense_cls', connector='c'), None,
      "'connector' applies to source 'fpn', not 'dense_cls'"),
     (dict(source='dense_box', box_weight='teacher'), None,
-     r"\['box_weight'\] must be None or 'student_score'"),
+     r"\['box_weight'\] must be one of \(None, 'student_score'\)"),
     (dict(source='dense_cls', locations='all'), RecordingLoss(),
      "locations='all' weights each sample, but the loss RecordingLoss takes "
      "no 'weight' argument"),
     (dict(source='dense_cls', levels=[0]), None,
-     "levels/level_weights only apply to source 'fpn'"),
+     "'levels' applies to source 'fpn', not 'dense_cls'"),
     ('roi_cls', None, r"valid sources: \['dense_cls', 'dense_box', 'fpn'\]"),
 ])
 def test_bad_distill_inputs(entry, loss, match):

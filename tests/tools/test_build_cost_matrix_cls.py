@@ -22,7 +22,7 @@ def setup(tmp_path_factory):
     from mmengine.registry import DefaultScope
 
     from mmkd.datasets import generate_toy_digits
-    from mmkd.models import BaseDistiller
+    from mmkd.models import build_model
 
     tmp = tmp_path_factory.mktemp('cls_cost_tool')
     generate_toy_digits(
@@ -31,7 +31,7 @@ def setup(tmp_path_factory):
         cls=True, seed=1)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         torch.manual_seed(0)
-        teacher = BaseDistiller._build_model(
+        teacher = build_model(
             Config.fromfile(TEACHER).model, 'teacher')
     ckpt = tmp / 'teacher.pth'
     torch.save(dict(state_dict=teacher.state_dict()), ckpt)
@@ -57,7 +57,7 @@ def test_build_cost_matrix_tool_on_a_classifier(setup, source):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert 'Cost matrix (10, 10)' in proc.stdout
     assert out.is_file() and out.with_suffix('.png').is_file()
-    from mmkd.apis.cost_matrix import load_cost_matrix_and_record
+    from mmkd.apis.cost_io import load_cost_matrix_and_record
     cost, record = load_cost_matrix_and_record(str(out))
     assert cost.shape == (10, 10)
     assert record['source'] == source and record['num_per_class'] == 3

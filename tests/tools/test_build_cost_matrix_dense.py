@@ -23,7 +23,7 @@ def setup(tmp_path_factory):
     from mmengine.registry import DefaultScope
 
     from mmkd.datasets import generate_toy_digits
-    from mmkd.models import BaseDistiller
+    from mmkd.models import build_model
 
     tmp = tmp_path_factory.mktemp('dense_cost_tool')
     generate_toy_digits(
@@ -31,7 +31,7 @@ def setup(tmp_path_factory):
         seed=1)
     with DefaultScope.overwrite_default_scope('mmdet'):
         torch.manual_seed(0)
-        teacher = BaseDistiller._build_model(
+        teacher = build_model(
             Config.fromfile(TEACHER).model, 'teacher')
     ckpt = tmp / 'teacher.pth'
     torch.save(dict(state_dict=teacher.state_dict()), ckpt)
@@ -64,7 +64,7 @@ def test_the_tool_builds_a_one_stage_teachers_matrix(setup):
     ])
     assert 'Cost matrix (11, 11)' in log
     assert out.is_file() and out.with_suffix('.png').is_file()
-    from mmkd.apis.cost_matrix import load_cost_matrix_and_record
+    from mmkd.apis.cost_io import load_cost_matrix_and_record
     cost, record = load_cost_matrix_and_record(str(out))
     torch.testing.assert_close(cost, cost.t())
     assert float(cost.diagonal().abs().max()) == 0
@@ -101,7 +101,7 @@ def test_training_builds_it_with_the_hook_and_accepts_the_tools_file(setup):
         '--device', 'cpu', '--cfg-options',
         f"model.teacher_ckpt={setup['ckpt']}", *_loader_options(setup)
     ])
-    from mmkd.apis.cost_matrix import load_cost_matrix_and_record
+    from mmkd.apis.cost_io import load_cost_matrix_and_record
     from mmkd.apis.cost_record import record_mismatch
     hook_cost, hook = load_cost_matrix_and_record(str(cost_file))
     tool_cost, tool = load_cost_matrix_and_record(str(tool_file))

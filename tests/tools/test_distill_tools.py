@@ -53,7 +53,7 @@ def setup(tmp_path_factory):
     from mmengine.registry import init_default_scope
 
     from mmkd.datasets import generate_toy_digits
-    from mmkd.models import BaseDistiller
+    from mmkd.models import build_model
 
     tmp = tmp_path_factory.mktemp('distill_tools')
     generate_toy_digits(
@@ -63,7 +63,7 @@ def setup(tmp_path_factory):
     # An untrained teacher is enough to exercise the pipeline.
     init_default_scope('mmdet')
     torch.manual_seed(0)
-    teacher = BaseDistiller._build_model(
+    teacher = build_model(
         Config.fromfile(TEACHER).model, 'teacher')
     teacher_ckpt = tmp / 'teacher.pth'
     torch.save(dict(state_dict=teacher.state_dict()), teacher_ckpt)
@@ -96,8 +96,8 @@ _base_ = {STUDENT!r}
 
 
 def test_train_builds_cost_matrix_logs_terms_and_exports(setup):
-    from mmkd.apis import load_cost_matrix
-    cost = load_cost_matrix(str(setup['cost_file']))
+    from mmkd.apis import load_cost_file
+    cost = load_cost_file(str(setup['cost_file']))
     assert cost.shape == (11, 11)
     assert setup['cost_file'].with_suffix('.png').is_file()
     log = setup['log']
@@ -125,7 +125,7 @@ def test_build_cost_matrix_tool(setup):
     assert out.is_file() and out.with_suffix('.png').is_file()
     # the tool records what the hook checks: a run with the same settings
     # takes the tool's file as its own
-    from mmkd.apis.cost_matrix import load_cost_matrix_and_record
+    from mmkd.apis.cost_io import load_cost_matrix_and_record
     from mmkd.apis.cost_record import record_mismatch
     _, tool = load_cost_matrix_and_record(str(out))
     _, hook = load_cost_matrix_and_record(str(setup['cost_file']))

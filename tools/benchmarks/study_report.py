@@ -35,7 +35,7 @@ class Spec:
         columns (Sequence[tuple]): ``(metric key, header, scale)``; the first
             is the headline metric (higher is better).
         published (dict): Variant -> the paper's numbers for the same
-            columns (None where the paper has none), from ``methods.md``.
+            columns (None where the paper has none), from ``docs/methods.md``.
         published_what (str): Whose numbers on which setting those are
             (empty where none is published).
         comparisons (Sequence[tuple]): ``(a, b)``: is ``a`` above ``b``?
@@ -394,7 +394,7 @@ def cost_heatmap(results: Dict[str, dict], out: str) -> Optional[str]:
     if not teacher:
         return None
     import torch
-    from mmkd.apis.cost_matrix import plot_cost_matrix
+    from mmkd.apis.cost_io import plot_cost_matrix
     plot_cost_matrix(
         torch.tensor(teacher['cost_matrix']), out,
         teacher['cost_matrix_classes'] or None,

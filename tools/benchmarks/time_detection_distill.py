@@ -90,7 +90,7 @@ def main():
         sys.exit('give a CONFIG or --all-toy')
     from mmdet.testing import demo_mm_inputs
 
-    from mmkd.apis import load_cost_matrix
+    from mmkd.apis import load_cost_file
     from mmkd.models import DetectionDistiller
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -107,7 +107,7 @@ def main():
                 loss, 'cost_matrix', None) is None:
             if args.cost_file:
                 model.set_cost_matrix(
-                    load_cost_matrix(args.cost_file), [name])
+                    load_cost_file(args.cost_file), [name])
                 continue
             cost = torch.rand(n, n)
             cost = (cost + cost.t()) / 2

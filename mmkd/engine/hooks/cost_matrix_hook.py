@@ -10,15 +10,14 @@ from mmengine.dist import broadcast_object_list, get_world_size, \
     is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
 from mmkd.apis.cls_cost_matrix import CLS_FEATURE_SOURCES
-from mmkd.apis.cost_matrix import (build_teacher_cost_matrix,
-                                   cost_matrix_names,
-                                   load_cost_matrix_and_record,
-                                   save_cost_matrix)
+from mmkd.apis.cost_io import load_cost_matrix_and_record, save_cost_matrix
+from mmkd.apis.cost_matrix import build_teacher_cost_matrix, cost_matrix_names
 from mmkd.apis.cost_record import cost_matrix_record, record_mismatch
 from mmkd.registry import HOOKS
+from mmkd.utils.checks import check_choice
+from .utils import runner_distiller
 
 __all__ = ['CostMatrixHook']
 
@@ -122,11 +121,7 @@ class CostMatrixHook(Hook):
                 "torch.save; give it a '.pth' (or '.pt') name.")
         if not float(kappa) > 0:
             raise ValueError(f'kappa must be > 0, got {kappa!r}.')
-        if source not in CLS_FEATURE_SOURCES:
-            raise ValueError(
-                f'source must be one of {list(CLS_FEATURE_SOURCES)} (what '
-                f"a classifier teacher's class features are), got "
-                f'{source!r}.')
+        check_choice('source', source, CLS_FEATURE_SOURCES)
         self.cost_file = cost_file
         self.terms = list(terms) if terms is not None else None
         self.kappa = float(kappa)
@@ -142,16 +137,6 @@ class CostMatrixHook(Hook):
         self._installed: Optional[dict] = None
 
     # ------------------------------------------------------------------
-    @staticmethod
-    def _distiller(runner):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if not callable(getattr(model, 'set_cost_matrix', None)):
-            raise TypeError('CostMatrixHook needs a distiller (a model with '
-                            '`set_cost_matrix`), but the model is '
-                            f'{type(model).__name__}.')
-        return model
-
     @staticmethod
     def _classes(dataloader) -> Optional[list]:
         metainfo = getattr(getattr(dataloader, 'dataset', None), 'metainfo',
@@ -260,7 +245,7 @@ class CostMatrixHook(Hook):
         return cost, record
 
     def before_train(self, runner) -> None:
-        model = self._distiller(runner)
+        model = runner_distiller(runner, 'set_cost_matrix', 'CostMatrixHook')
         model.cost_matrix_terms(self.terms)  # fail before a long build
         resumed = runner.iter > 0 or runner.epoch > 0
         if resumed and self._checkpointed is not None:

@@ -6,38 +6,15 @@ from typing import Optional, Sequence
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
 from mmkd.registry import HOOKS
+from mmkd.utils.checks import check_choice, check_int
+from .utils import runner_distiller
 
 __all__ = [
     'distill_weight_factor', 'DistillWeightScheduleHook',
     'StopDistillationHook'
 ]
-
-
-def _unwrap(runner):
-    model = runner.model
-    if is_model_wrapper(model):
-        model = model.module
-    return model
-
-
-def _require(model, method: str, hook: str):
-    if not callable(getattr(model, method, None)):
-        raise TypeError(
-            f'{hook} needs a distiller (a model with `{method}`), but the '
-            f'model is {type(model).__name__}.')
-
-
-def _check_int(name: str, value, minimum: int = 0, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) \
-            or value < minimum:
-        raise ValueError(
-            f'{name} must be an int >= {minimum}, but got {value!r}.')
-    return value
 
 
 def distill_weight_factor(t: int,
@@ -49,7 +26,7 @@ def distill_weight_factor(t: int,
                           min_ratio: float = 0.0) -> float:
     """Factor applied to a distillation weight at epoch/iteration ``t``.
 
-    Cosine part (methods.md section 4): 1 for ``t <= begin``, then
+    Cosine part (docs/methods.md section 4): 1 for ``t <= begin``, then
     ``min_ratio + (1 - min_ratio) * 0.5 * (1 + cos(pi * (t - begin) /
     (end - begin)))``, reaching ``min_ratio`` at ``t = end`` (and after).
     Warm-up part: ``warmup_ratio + (1 - warmup_ratio) * t / warmup`` for
@@ -149,15 +126,13 @@ class DistillWeightScheduleHook(Hook):
                 'official WKD code) or 0 (the previous 0-based count), but '
                 f'got {count_from!r}.')
         self.count_from = count_from
-        self.begin = _check_int('begin', begin)
-        self.end = _check_int('end', end, minimum=1, allow_none=True)
+        self.begin = check_int('begin', begin, minimum=0)
+        self.end = check_int('end', end, allow_none=True)
         if self.end is not None and self.end <= self.begin:
             raise ValueError(
                 f'end ({end}) must be greater than begin ({begin}).')
-        if schedule not in ('cosine', 'constant'):
-            raise ValueError("schedule must be 'cosine' or 'constant', but "
-                             f'got {schedule!r}.')
-        self.warmup = _check_int('warmup', warmup)
+        check_choice('schedule', schedule, ('cosine', 'constant'))
+        self.warmup = check_int('warmup', warmup, minimum=0)
         for name, value in (('warmup_ratio', warmup_ratio), ('min_ratio',
                                                              min_ratio)):
             if not 0.0 <= float(value) <= 1.0:
@@ -170,8 +145,8 @@ class DistillWeightScheduleHook(Hook):
         self.terms = list(terms) if terms is not None else None
 
     def before_train(self, runner) -> None:
-        model = _unwrap(runner)
-        _require(model, 'set_distill_weight_scale', type(self).__name__)
+        runner_distiller(runner, 'set_distill_weight_scale',
+                         type(self).__name__)
         loop = getattr(runner, 'train_loop', None)
         if self.by_epoch and type(loop).__name__ == 'IterBasedTrainLoop':
             raise ValueError(
@@ -205,7 +180,8 @@ class DistillWeightScheduleHook(Hook):
             min_ratio=self.min_ratio)
 
     def _apply(self, runner) -> None:
-        model = _unwrap(runner)
+        model = runner_distiller(runner, 'set_distill_weight_scale',
+                                 type(self).__name__)
         value = self.factor(runner)
         terms = self.terms
         if terms is None:
@@ -246,9 +222,10 @@ class StopDistillationHook(Hook):
             raise ValueError('Give exactly one of stop_epoch and stop_iter, '
                              f'got stop_epoch={stop_epoch!r}, '
                              f'stop_iter={stop_iter!r}.')
-        self.stop_epoch = _check_int('stop_epoch', stop_epoch,
-                                     allow_none=True)
-        self.stop_iter = _check_int('stop_iter', stop_iter, allow_none=True)
+        self.stop_epoch = check_int(
+            'stop_epoch', stop_epoch, minimum=0, allow_none=True)
+        self.stop_iter = check_int(
+            'stop_iter', stop_iter, minimum=0, allow_none=True)
         self._logged = False
 
     def stopped(self, runner) -> bool:
@@ -257,13 +234,15 @@ class StopDistillationHook(Hook):
         return runner.iter >= self.stop_iter
 
     def before_train(self, runner) -> None:
-        _require(_unwrap(runner), 'set_distillation_enabled',
-                 type(self).__name__)
+        runner_distiller(runner, 'set_distillation_enabled',
+                         type(self).__name__)
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
         stopped = self.stopped(runner)
-        _unwrap(runner).set_distillation_enabled(not stopped)
+        runner_distiller(runner, 'set_distillation_enabled',
+                         type(self).__name__).set_distillation_enabled(
+                             not stopped)
         if stopped and not self._logged:
             where = (f'epoch {runner.epoch}' if self.stop_epoch is not None
                      else f'iteration {runner.iter}')

@@ -6,11 +6,11 @@ from typing import Optional
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
 from mmkd.apis.export import save_student_checkpoint
-from mmkd.models.distillers.base_distiller import student_state_dict_from
+from mmkd.models.checkpoint_io import student_state_dict_from
 from mmkd.registry import HOOKS
+from .utils import runner_distiller
 
 __all__ = ['StudentCheckpointHook']
 
@@ -53,13 +53,8 @@ class StudentCheckpointHook(Hook):
         return self.out_dir if self.out_dir is not None else runner.work_dir
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if not callable(getattr(model, 'student_state_dict', None)):
-            raise TypeError(
-                'StudentCheckpointHook needs a distiller (a model with '
-                f'`student_state_dict`), but the model is '
-                f'{type(model).__name__}.')
+        runner_distiller(runner, 'student_state_dict',
+                         'StudentCheckpointHook')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if not self.save_with_checkpoints or not is_main_process():
@@ -75,8 +70,8 @@ class StudentCheckpointHook(Hook):
     def after_train(self, runner) -> None:
         if not is_main_process():
             return
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = runner_distiller(runner, 'student_state_dict',
+                                 'StudentCheckpointHook')
         meta = dict(epoch=runner.epoch, iter=runner.iter)
         dataset = getattr(runner.train_dataloader, 'dataset', None)
         if hasattr(dataset, 'metainfo'):

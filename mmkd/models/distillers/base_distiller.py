@@ -1,233 +1,75 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Task-independent part of mmkd's distillers.
 
-:class:`BaseDistiller` owns everything that does not depend on the task: it
-builds the student and the teacher (from config dicts, built modules or
-config files, including ``mmdet::``/``mmpretrain::`` paths), loads and freezes
-the teacher, keeps the teacher in eval mode across ``train()`` calls, keeps
-the teacher out of checkpoints unless asked, builds the distillation losses
-and connectors, prefixes loss keys and exposes the small API the mmkd hooks
-drive (distillation weight scale, distillation on/off, cost matrices). It
-also owns the generic half of every distillation step: parsing
-``distill_inputs`` (driven by the wrapper's :attr:`BaseDistiller.SOURCES`
-and :attr:`BaseDistiller.TERM_KEYS`), converting the student's batch to the
-teacher's input normalisation, and computing the terms in float32 outside
-autocast with their schedule scale (:meth:`BaseDistiller.compute_terms`).
+:class:`BaseDistiller` builds the student and the teacher
+(:mod:`mmkd.models.builder`), loads and freezes the teacher
+(:mod:`mmkd.models.checkpoint_io`), keeps it in eval mode and out of
+checkpoints, builds the distillation losses and connectors and reads each
+loss's contract (:mod:`mmkd.losses.contract`). It parses ``distill_inputs``
+against the task's ``SOURCES`` and ``TERM_KEYS`` tables
+(:mod:`~mmkd.models.distillers.terms`) and runs the step template
+:meth:`BaseDistiller.distill_step`: the teacher once under ``no_grad``
+(``_run_teacher``), then every term in float32 outside autocast (``_term``),
+scaled by its schedule. It also exposes the small API the mmkd hooks drive
+(weight scale, distillation on/off, cost matrices).
 
 Task wrappers (:class:`~mmkd.models.DetectionDistiller`,
-:class:`~mmkd.models.ClassificationDistiller`) implement ``loss``, what
-each source reads, and the task-specific checks of their inputs.
+:class:`~mmkd.models.SingleStageDistiller`,
+:class:`~mmkd.models.ClassificationDistiller`) declare their tables and
+implement ``loss``, ``_run_teacher``, ``_term`` and their checks;
+``docs/architecture.md`` follows one term through them.
 """
-import inspect
-import logging
-import os.path as osp
-from collections import OrderedDict
-from typing import (Any, Callable, Dict, Iterable, List, Optional, Tuple,
-                    Union)
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config, ConfigDict
-from mmengine.logging import print_log
-from mmengine.model import BaseModel, ModuleDict
-from mmengine.registry import DefaultScope
+from mmengine.model import BaseModel
 from torch import Tensor
 
+from mmkd.losses.contract import LossContract, loss_contract
 from mmkd.losses.utils import graph_zero
-from mmkd.registry import MODELS
+from ..builder import (ModelSpec, build_children, build_model,
+                       distiller_data_preprocessor)
+from ..checkpoint_io import (as_distiller_state, drop_teacher_state,
+                             ignore_missing_teacher, load_checkpoint_into)
+from ..teacher_normalization import InputRenormalizer
+from .step import StepContext
+from .terms import Source, TermKey, parse_term
 
-__all__ = [
-    'BaseDistiller', 'load_checkpoint_into', 'strip_prefix',
-    'student_state_dict_from', 'with_data_preprocessor'
-]
+__all__ = ['BaseDistiller', 'LossValue']
 
-ModelSpec = Union[dict, ConfigDict, str, nn.Module]
 #: What a distillation loss returns: a tensor or a dict of named tensors.
 LossValue = Union[Tensor, Dict[str, Tensor]]
-#: Input normalisation of a data preprocessor: (mean, std, channel flip);
-#: mean and std are None when it does not normalise.
-NormParams = Tuple[Optional[Tensor], Optional[Tensor], bool]
-
-#: Submodule names of a distiller; a state dict without any of these is
-#: treated as a plain student state dict (see ``_load_from_state_dict``).
-_DISTILLER_CHILDREN = ('student.', 'teacher.', 'connectors.',
-                       'distill_losses.', 'data_preprocessor.')
-
-
-def strip_prefix(state_dict: Dict[str, Tensor],
-                 prefix: str) -> 'OrderedDict[str, Tensor]':
-    """Keep the entries whose key starts with ``prefix``, without it."""
-    return OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
-                       if k.startswith(prefix))
-
-
-def student_state_dict_from(state_dict: Dict[str, Tensor]) -> 'OrderedDict':
-    """The student's plain state dict inside a distiller state dict.
-
-    Accepts the keys of a bare distiller (``student.backbone...``) and of a
-    DDP-wrapped one (``module.student.backbone...``).
-
-    Raises:
-        ValueError: If no key belongs to a student.
-    """
-    for prefix in ('student.', 'module.student.'):
-        out = strip_prefix(state_dict, prefix)
-        if out:
-            return out
-    sample = ', '.join(list(state_dict)[:5])
-    raise ValueError(
-        'The checkpoint holds no student weights (no key starts with '
-        f"'student.'); first keys: [{sample}]. Is it a distiller checkpoint?")
-
-
-def with_data_preprocessor(model_cfg: dict, cfg: Config) -> dict:
-    """``model_cfg`` with the top-level ``data_preprocessor`` of ``cfg``
-    unless it has its own, as mmengine's Runner builds models (mmpretrain
-    configs keep the input normalisation at the top level).
-
-    Args:
-        model_cfg (dict): A model config from ``cfg``.
-        cfg (Config): The whole config.
-
-    Returns:
-        dict: ``model_cfg``, updated in place.
-    """
-    preproc = cfg.get('data_preprocessor', None)
-    if preproc is not None and 'data_preprocessor' not in model_cfg:
-        model_cfg['data_preprocessor'] = preproc
-    return model_cfg
-
-
-_REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
-                    'openmmlab://', 'mmcls://', 's3://', 'pavi://')
-
-
-def load_checkpoint_into(model: nn.Module,
-                         filename: str,
-                         strict: bool = True,
-                         role: str = 'teacher') -> None:
-    """Load a checkpoint into ``model``, listing every mismatch.
-
-    Accepts runner checkpoints (``{'state_dict': ...}``), bare state dicts,
-    DDP state dicts (``module.`` prefix) and distiller checkpoints saved with
-    ``save_teacher=True`` (``teacher.`` prefix).
-
-    Args:
-        model (nn.Module): The model to load into.
-        filename (str): Local path or URL.
-        strict (bool): Raise on missing/unexpected keys or shape mismatches;
-            otherwise load what matches and log the rest as a warning.
-        role (str): Name used in messages. Defaults to ``'teacher'``.
-
-    Raises:
-        FileNotFoundError: If a local file does not exist.
-        RuntimeError: If the file cannot be read, or (``strict``) if keys or
-            shapes do not match. All mismatched keys are listed.
-    """
-    from mmengine.runner.checkpoint import CheckpointLoader
-    arg = f'{role}_ckpt'
-    local = not filename.startswith(_REMOTE_PREFIXES)
-    if local and not osp.isfile(osp.expanduser(filename)):
-        raise FileNotFoundError(
-            f'{arg} {filename!r} does not exist (resolved to '
-            f'{osp.abspath(osp.expanduser(filename))}). Train the {role} '
-            'first or fix the path.')
-    try:
-        ckpt = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
-    except Exception as e:  # noqa: BLE001 - re-raised with context
-        raise RuntimeError(f'Could not read {arg} {filename!r}: '
-                           f'{type(e).__name__}: {e}') from e
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not state or not all(
-            isinstance(v, Tensor) for v in state.values()):
-        raise RuntimeError(
-            f'{arg} {filename!r} is not a state dict or a checkpoint with a '
-            "'state_dict' entry.")
-    for prefix in ('module.teacher.', 'teacher.', 'module.'):
-        if all(k.startswith(prefix) for k in state):
-            state = strip_prefix(state, prefix)
-            break
-    else:
-        teacher_part = strip_prefix(state, 'teacher.')
-        if teacher_part:
-            state = teacher_part
-
-    own = model.state_dict()
-    missing = [
-        k for k in own
-        if k not in state and not k.endswith('num_batches_tracked')
-    ]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [
-        f'{k}: checkpoint {tuple(state[k].shape)} vs model '
-        f'{tuple(own[k].shape)}' for k in state
-        if k in own and state[k].shape != own[k].shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f'missing in checkpoint ({len(missing)}): ' +
-                        ', '.join(missing))
-    if unexpected:
-        problems.append(f'unexpected in checkpoint ({len(unexpected)}): ' +
-                        ', '.join(unexpected))
-    if mismatched:
-        problems.append(f'shape mismatch ({len(mismatched)}): ' +
-                        '; '.join(mismatched))
-    if problems:
-        msg = (f'{arg} {filename!r} does not match the {role} model:\n  ' +
-               '\n  '.join(problems))
-        if strict:
-            raise RuntimeError(
-                msg + f'\nCheck that the {role} config is the one the '
-                f'checkpoint was trained with, or pass {arg}_strict=False to '
-                'load what matches.')
-        print_log(msg, logger='current', level=logging.WARNING)
-    model.load_state_dict(
-        {
-            k: v
-            for k, v in state.items() if k in own and v.shape == own[k].shape
-        },
-        strict=False)
-
-
-def _drop_teacher_state(module: nn.Module, state_dict: dict, prefix: str,
-                        local_metadata: dict) -> None:
-    """State-dict post hook: remove the teacher unless ``save_teacher``."""
-    if module.save_teacher:
-        return
-    teacher_prefix = prefix + 'teacher.'
-    for key in [k for k in state_dict if k.startswith(teacher_prefix)]:
-        del state_dict[key]
-    metadata = getattr(state_dict, '_metadata', None)
-    if metadata is not None:
-        for key in [
-                k for k in metadata if k == prefix + 'teacher'
-                or k.startswith(teacher_prefix)
-        ]:
-            del metadata[key]
 
 
 class BaseDistiller(BaseModel):
     """Student + frozen teacher + distillation losses.
 
     Args:
-        student (dict | nn.Module): The student model config or module.
+        student (dict | str | nn.Module): The student model config, config
+            file or module.
         teacher (dict | str | nn.Module): The teacher model config, a config
             file whose ``model`` is the teacher (a local path or a
             ``'mmdet::faster_rcnn/xxx.py'``-style package path), or a module.
         teacher_ckpt (str, optional): Checkpoint of the teacher, loaded in
             ``__init__`` (local path or URL). Its weights are protected from
             the runner's ``init_weights``. Defaults to None.
-        teacher_ckpt_strict (bool): Raise when the checkpoint keys do not
-            match the teacher (the mismatched keys are listed either way).
-            Defaults to True.
         distill_losses (dict, optional): Name -> loss config. Names must
             contain ``'loss'`` so that mmengine optimises them. Defaults to
             None.
+        distill_inputs (dict, optional): Term name -> what the term reads:
+            a source name of ``SOURCES`` or a dict with ``source`` and the
+            keys of ``TERM_KEYS`` the source takes, plus ``scheduled``
+            (whether :meth:`set_distill_weight_scale` affects the term,
+            default True). Every term needs an entry.
         connectors (dict, optional): Name -> connector config (student-side
             trainable adapters). Defaults to None.
-        teacher_trainable (bool): Leave the teacher trainable (online
-            distillation). Defaults to False.
+        teacher_ckpt_strict (bool): Raise when the checkpoint keys do not
+            match the teacher (the mismatched keys are listed either way).
+            Defaults to True.
+        teacher_trainable (bool): Not supported (raises): the teacher has no
+            training losses in these distillers; online distillation is
+            :class:`~mmkd.models.BDKDOnlineDistiller`. Defaults to False.
         save_teacher (bool): Keep the teacher in ``state_dict()`` and hence in
             the runner's checkpoints. Defaults to False.
         data_preprocessor (dict | nn.Module, optional): Defaults to the
@@ -236,151 +78,113 @@ class BaseDistiller(BaseModel):
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
-    #: Source name -> what a term reading it receives; set by each task
-    #: wrapper. The first one is the example in error messages.
-    SOURCES: Dict[str, str] = {}
-    #: Keys a ``distill_inputs`` entry may hold (``source``, ``connector``
-    #: and ``scheduled`` are parsed here, the rest by ``_parse_term``).
-    TERM_KEYS: Tuple[str, ...] = ('source', 'connector', 'scheduled')
+    #: Source name -> :class:`~mmkd.models.distillers.terms.Source`; set by
+    #: each task wrapper. The first one is the example in error messages.
+    SOURCES: Dict[str, Source] = {}
+    #: Key -> :class:`~mmkd.models.distillers.terms.TermKey` of the
+    #: ``distill_inputs`` entries (beyond ``source`` and ``scheduled``).
+    TERM_KEYS: Dict[str, TermKey] = dict(connector=TermKey())
     #: Whether a teacher ``data_preprocessor`` that does not normalise means
-    #: "not configured" (mmpretrain model configs keep the normalisation at
-    #: the top level, outside ``model``), so the teacher gets the student's
-    #: batch as is, rather than "raw pixels" (mmdet model configs carry it).
+    #: "not configured" (see :class:`~mmkd.models.teacher_normalization.
+    #: InputRenormalizer`).
     UNNORMALISED_TEACHER_IS_UNSET = False
+    #: The type given to an untyped ``data_preprocessor`` dict (see
+    #: :func:`~mmkd.models.builder.distiller_data_preprocessor`).
+    UNTYPED_PREPROCESSOR: Optional[str] = None
 
     def __init__(self,
                  student: ModelSpec,
                  teacher: ModelSpec,
                  teacher_ckpt: Optional[str] = None,
-                 teacher_ckpt_strict: bool = True,
                  distill_losses: Optional[dict] = None,
+                 distill_inputs: Optional[dict] = None,
                  connectors: Optional[dict] = None,
+                 teacher_ckpt_strict: bool = True,
                  teacher_trainable: bool = False,
                  save_teacher: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        student = self._build_model(student, 'student')
-        if data_preprocessor is None:
-            data_preprocessor = getattr(student, 'data_preprocessor', None)
+        if teacher_trainable:
+            raise NotImplementedError(
+                f'teacher_trainable=True is not supported by '
+                f'{type(self).__name__} (the teacher has no training losses '
+                'here); use mmkd.BDKDOnlineDistiller for online '
+                'distillation.')
+        student = build_model(student, 'student')
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=distiller_data_preprocessor(
+                data_preprocessor, student, self.UNTYPED_PREPROCESSOR),
+            init_cfg=init_cfg)
         self.student = student
-        self.teacher = self._build_model(teacher, 'teacher')
+        self.teacher = build_model(teacher, 'teacher')
         self.teacher_ckpt = teacher_ckpt
         #: The teacher's config file when given as one (for records).
         self.teacher_config = teacher if isinstance(teacher, str) else None
-        self.teacher_trainable = bool(teacher_trainable)
         self.save_teacher = bool(save_teacher)
         if teacher_ckpt is not None:
             self.load_teacher_checkpoint(teacher_ckpt,
                                          strict=teacher_ckpt_strict)
-        if not self.teacher_trainable:
-            self.freeze_teacher()
+        self.freeze_teacher()
 
-        self.distill_losses = self._build_children(distill_losses,
-                                                   'distill_losses')
+        self.distill_losses = build_children(distill_losses,
+                                             'distill_losses')
         for name in self.distill_losses:
             if 'loss' not in name:
                 raise ValueError(
-                    f"distill_losses key {name!r} does not contain 'loss', "
+                    f'distill_losses key {name!r} does not contain \'loss\', '
                     'so mmengine would log it but never optimise it. '
                     f"Rename it, e.g. 'loss_{name}'.")
-        self.connectors = self._build_children(connectors, 'connectors')
-
+        self.connectors = build_children(connectors, 'connectors')
+        #: Term name -> what its loss takes (:func:`loss_contract`).
+        self.contracts: Dict[str, LossContract] = {
+            name: loss_contract(loss)
+            for name, loss in self.distill_losses.items()
+        }
         self.distill_enabled = True
         self._weight_scale: Dict[str, float] = {}
-        # ``wd_weight`` (lambda) of WKD-L is what the schedule scales; the
-        # target term keeps its weight (methods.md section 4).
-        self._base_wd_weight = {
-            name: float(loss.wd_weight)
-            for name, loss in self.distill_losses.items()
-            if isinstance(getattr(loss, 'wd_weight', None), (int, float))
+        # The attribute the schedule scales (WKD-L's lambda), at its
+        # configured value; the target term keeps its weight.
+        self._base_scheduled = {
+            name: float(getattr(self.distill_losses[name], c.scheduled_attr))
+            for name, c in self.contracts.items() if c.scheduled_attr
         }
-        self._accepts_labels = {
-            name: self._forward_accepts(loss, 'labels')
-            for name, loss in self.distill_losses.items()
-        }
-        self.register_state_dict_post_hook(_drop_teacher_state)
-        self.register_load_state_dict_post_hook(
-            BaseDistiller._ignore_missing_teacher)
-        self._setup_teacher_normalization()
+        self.register_state_dict_post_hook(drop_teacher_state)
+        self.register_load_state_dict_post_hook(ignore_missing_teacher)
+        self._renorm = InputRenormalizer.between(
+            self.data_preprocessor,
+            getattr(self.teacher, 'data_preprocessor', None),
+            self.UNNORMALISED_TEACHER_IS_UNSET)
+        self._check_models()
+        self.distill_inputs = self._parse_distill_inputs(distill_inputs)
+        self._check_compatibility()
+        for name, contract in self.contracts.items():
+            if contract.holds_cost_matrix:
+                self._check_held_cost_matrix(name)
 
     # ------------------------------------------------------------------
-    # building
+    # checks the task wrappers implement
     # ------------------------------------------------------------------
-    @staticmethod
-    def _build_model(spec: ModelSpec, role: str) -> nn.Module:
-        """Build a model from a module, a config dict or a config file."""
-        if isinstance(spec, nn.Module):
-            return spec
-        if isinstance(spec, str):
-            spec = BaseDistiller._model_cfg_from_file(spec, role)
-        if not isinstance(spec, (dict, ConfigDict)):
-            raise TypeError(
-                f'{role} must be a model config dict, a config file path or '
-                f'an nn.Module, but got {type(spec).__name__}.')
-        if 'type' not in spec:
-            raise ValueError(f"The {role} config has no 'type': {spec}.")
-        return MODELS.build(spec)
+    def _check_models(self) -> None:
+        """Raise unless the student and the teacher suit the wrapper."""
 
-    @staticmethod
-    def _model_cfg_from_file(path: str, role: str) -> ConfigDict:
-        """Read ``model`` from a config file or a ``pkg::path`` config."""
-        if '::' in path:
-            from mmengine.hub import get_config
-            try:
-                cfg = get_config(path)
-            except Exception as e:  # noqa: BLE001 - re-raised with context
-                raise FileNotFoundError(
-                    f'Cannot load the {role} config {path!r} ({e}). Package '
-                    "paths look like 'mmdet::faster_rcnn/"
-                    "faster-rcnn_r101_fpn_1x_coco.py'.") from e
-        else:
-            if not osp.isfile(path):
-                raise FileNotFoundError(
-                    f'The {role} config file {path!r} does not exist '
-                    f'(relative paths are resolved from {osp.abspath(".")}; '
-                    "in a config, '{{fileDirname}}/x.py' gives a path "
-                    'relative to that config).')
-            cfg = Config.fromfile(path)
-        if 'model' not in cfg:
-            raise ValueError(f'The {role} config {path!r} has no `model`.')
-        model_cfg = with_data_preprocessor(cfg.model, cfg)
-        # Unscoped types of a package config belong to its default scope.
-        scope = cfg.get('default_scope', None)
-        if scope is not None and '_scope_' not in model_cfg:
-            model_cfg['_scope_'] = scope
-        return model_cfg
+    def _check_compatibility(self) -> None:
+        """Teacher vs student for every parsed term."""
 
-    @staticmethod
-    def _build_children(cfgs: Optional[dict], what: str) -> ModuleDict:
-        """Build a name -> module dict; unscoped types resolve in mmkd."""
-        if cfgs is None:
-            return ModuleDict()
-        if not isinstance(cfgs, (dict, ConfigDict)):
-            raise TypeError(f'{what} must be a dict of name -> config, but '
-                            f'got {type(cfgs).__name__}.')
-        modules = ModuleDict()
-        with DefaultScope.overwrite_default_scope('mmkd'):
-            for name, cfg in cfgs.items():
-                if isinstance(cfg, nn.Module):
-                    modules[name] = cfg
-                elif isinstance(cfg, (dict, ConfigDict)) and 'type' in cfg:
-                    modules[name] = MODELS.build(cfg)
-                else:
-                    raise TypeError(
-                        f'{what}[{name!r}] must be a config dict with a '
-                        f"'type' or an nn.Module, but got {cfg!r}.")
-        return modules
+    def _parse_term(self, name: str, term: dict) -> dict:
+        """The rules that tie the fields of one term together.
 
-    @staticmethod
-    def _forward_accepts(module: nn.Module, arg: str) -> bool:
-        try:
-            params = inspect.signature(module.forward).parameters
-        except (TypeError, ValueError):
-            return False
-        return arg in params or any(
-            p.kind == p.VAR_KEYWORD for p in params.values())
+        Args:
+            name (str): The term.
+            term (dict): Its entry, validated against the tables and with
+                the defaults filled in.
+
+        Returns:
+            dict: Fields to add to (or replace in) the entry.
+        """
+        return {}
+
+    def check_cost_matrix(self, name: str, cost_matrix: Tensor) -> None:
+        """Task-specific size check of a term's cost matrix."""
 
     # ------------------------------------------------------------------
     # teacher
@@ -402,86 +206,17 @@ class BaseDistiller(BaseModel):
         self.teacher.eval()
 
     def train(self, mode: bool = True) -> 'BaseDistiller':
-        """Set the train mode; a frozen teacher always stays in eval mode
+        """Set the train mode; the frozen teacher always stays in eval mode
         (BatchNorm statistics and dropout are those it was trained with)."""
         super().train(mode)
-        if not self.teacher_trainable:
-            self.teacher.train(False)
+        self.teacher.train(False)
         return self
 
-    # ------------------------------------------------------------------
-    # teacher inputs
-    # ------------------------------------------------------------------
-    @staticmethod
-    def _norm_params(preproc: Optional[nn.Module]) -> Optional[NormParams]:
-        """``(mean, std, flip)`` of a data preprocessor, or None when it is
-        not an mmengine-style image preprocessor.
-
-        ``flip`` is mmengine's channel conversion (``bgr_to_rgb``) or
-        mmpretrain's ``to_rgb``.
-        """
-        if preproc is None or not hasattr(preproc, '_enable_normalize'):
-            return None
-        if preproc._enable_normalize:
-            mean = preproc.mean.detach().clone().float().view(-1)
-            std = preproc.std.detach().clone().float().view(-1)
-        else:
-            mean = std = None
-        flip = getattr(preproc, '_channel_conversion',
-                       getattr(preproc, 'to_rgb', False))
-        return mean, std, bool(flip)
-
-    def _setup_teacher_normalization(self) -> None:
-        """Decide whether :meth:`teacher_inputs` converts the batch."""
-        s = self._norm_params(self.data_preprocessor)
-        t = self._norm_params(getattr(self.teacher, 'data_preprocessor',
-                                      None))
-        self._renorm = None
-        if s is None or t is None:
-            return
-        if t[0] is None and self.UNNORMALISED_TEACHER_IS_UNSET:
-            return
-        same = (s[2] == t[2] and (s[0] is None) == (t[0] is None)
-                and (s[0] is None or (torch.equal(s[0], t[0])
-                                      and torch.equal(s[1], t[1]))))
-        if same:
-            return
-        print_log(
-            'The teacher normalises its inputs differently from the student '
-            f'(student mean/std/flip {s}, teacher {t}); the student batch is '
-            "converted to the teacher's normalisation before the teacher "
-            'runs (padding stays where the student put it).',
-            logger='current',
-            level=logging.WARNING)
-        self._renorm = (s, t)
-
     def teacher_inputs(self, inputs: Tensor) -> Tensor:
-        """The student's preprocessed batch in the teacher's normalisation.
-
-        Undoes the student's mean/std and channel order and applies the
-        teacher's, so the teacher sees the tensor the student saw (same
-        size, padding and augmentation) normalised as it was trained.
-
-        Args:
-            inputs (torch.Tensor): The student's batch (N, C, H, W).
-
-        Returns:
-            torch.Tensor: ``inputs`` itself when both normalise alike,
-            otherwise the converted batch in the same dtype.
-        """
-        if self._renorm is None:
-            return inputs
-        (s_mean, s_std, s_flip), (t_mean, t_std, t_flip) = self._renorm
-        x = inputs.float()
-        if s_mean is not None:
-            x = x * s_std.to(x).view(1, -1, 1, 1) + s_mean.to(x).view(
-                1, -1, 1, 1)
-        if s_flip != t_flip:
-            x = x.flip(1)
-        if t_mean is not None:
-            x = (x - t_mean.to(x).view(1, -1, 1, 1)) / t_std.to(x).view(
-                1, -1, 1, 1)
-        return x.to(inputs.dtype)
+        """The student's preprocessed batch in the teacher's normalisation
+        (``inputs`` itself when both normalise alike; see
+        :class:`~mmkd.models.teacher_normalization.InputRenormalizer`)."""
+        return inputs if self._renorm is None else self._renorm(inputs)
 
     def teacher_data(self, data: dict) -> dict:
         """A dataloader batch as training hands it to the teacher.
@@ -508,22 +243,16 @@ class BaseDistiller(BaseModel):
     # distill_inputs
     # ------------------------------------------------------------------
     def _parse_distill_inputs(self, distill_inputs: Optional[dict]) -> dict:
-        """Validate ``distill_inputs`` against the terms, ``SOURCES``,
-        ``TERM_KEYS`` and the connectors.
-
-        Each entry becomes a dict with ``source``, ``connector`` and
-        ``scheduled``, updated with what :meth:`_parse_term` returns.
-
-        Args:
-            distill_inputs (dict, optional): Term name -> source name or a
-                dict with ``source`` and the keys in ``TERM_KEYS``.
+        """Validate ``distill_inputs`` against the terms, the tables and the
+        connectors (:func:`~mmkd.models.distillers.terms.parse_term`), then
+        apply the wrapper's :meth:`_parse_term`.
 
         Returns:
             dict: Term name -> parsed entry.
 
         Raises:
             ValueError: If a term has no entry, an entry names no term, or
-                an entry has an unknown key, source or connector.
+                an entry has an unknown key, source, value or connector.
             TypeError: If an entry is neither a source name nor a dict.
         """
         sources = list(self.SOURCES)
@@ -542,53 +271,80 @@ class BaseDistiller(BaseModel):
                 f'distill_losses {sorted(names)}.')
         parsed = {}
         for name, spec in distill_inputs.items():
-            if isinstance(spec, str):
-                spec = dict(source=spec)
-            if not isinstance(spec, (dict, ConfigDict)):
-                raise TypeError(
-                    f'distill_inputs[{name!r}] must be a source name or a '
-                    f'dict, but got {spec!r}.')
-            spec = dict(spec)
-            unknown = sorted(set(spec) - set(self.TERM_KEYS))
-            if unknown:
-                raise ValueError(
-                    f'distill_inputs[{name!r}] has unknown keys {unknown}; '
-                    f'valid keys: {list(self.TERM_KEYS)}.')
-            source = spec.get('source')
-            if source not in self.SOURCES:
-                raise ValueError(
-                    f'distill_inputs[{name!r}] has source {source!r}; valid '
-                    f'sources: {sources}.')
-            connector = spec.get('connector')
+            term = parse_term(name, spec, self.SOURCES, self.TERM_KEYS)
+            connector = term.get('connector')
             if connector is not None and connector not in self.connectors:
                 raise ValueError(
                     f'distill_inputs[{name!r}] uses connector {connector!r}, '
                     f'which is not in connectors {list(self.connectors)}.')
-            term = dict(
-                source=source,
-                connector=connector,
-                scheduled=bool(spec.get('scheduled', True)))
-            term.update(self._parse_term(name, spec, source))
+            term.update(self._parse_term(name, term))
             parsed[name] = term
         return parsed
 
-    def _parse_term(self, name: str, spec: dict, source: str) -> dict:
-        """Task-specific checks of one ``distill_inputs`` entry.
+    def _require_weight(self, name: str, why: str) -> None:
+        """Raise unless the term's loss takes a per-sample ``weight``."""
+        if not self.contracts[name].accepts_weight:
+            loss = type(self.distill_losses[name]).__name__
+            raise ValueError(
+                f'distill_inputs[{name!r}]: {why} weights each sample, but '
+                f"the loss {loss} takes no 'weight' argument; use a loss "
+                "whose forward takes 'weight' and 'avg_factor' (e.g. "
+                'mmkd.KDLoss, mmkd.WKDLogitLoss, mmkd.WassersteinBoxLoss).')
+
+    def check_connector(self, name: str, c_student: Optional[int],
+                        c_teacher: Optional[int], what: str,
+                        example: str = 'mmkd.ConvConnector') -> None:
+        """Channel widths of a feature term, with or without its connector.
 
         Args:
             name (str): The term.
-            spec (dict): Its entry (keys already checked).
-            source (str): Its source (already checked).
+            c_student (int, optional): Width of the student's feature
+                (None: unknown, not checked).
+            c_teacher (int, optional): Width of the teacher's.
+            what (str): What the feature is, for messages (``'FPN'``).
+            example (str): The connector type the message suggests.
 
-        Returns:
-            dict: The task-specific fields of the parsed entry.
+        Raises:
+            ValueError: If the widths differ without a connector, or the
+                connector does not map one to the other.
         """
-        return {}
+        connector = self.distill_inputs[name].get('connector')
+        if connector is None:
+            if c_student is not None and c_teacher is not None and \
+                    c_student != c_teacher:
+                raise ValueError(
+                    f"Term {name!r}: the student's {what} has {c_student} "
+                    f"channels and the teacher's {c_teacher}; add a "
+                    f"connector (a projector), e.g. connectors=dict(proj="
+                    f"dict(type='{example}', in_channels={c_student}, "
+                    f'out_channels={c_teacher})) and '
+                    f"distill_inputs[{name!r}]['connector']='proj'.")
+            return
+        module = self.connectors[connector]
+        c_in = getattr(module, 'in_channels', None)
+        c_out = getattr(module, 'out_channels', None)
+        if c_in is not None and c_student is not None and c_in != c_student:
+            raise ValueError(
+                f'Connector {connector!r} of term {name!r} takes {c_in} '
+                f"channels but the student's {what} has {c_student}; set "
+                f'in_channels={c_student}.')
+        if c_out is not None and c_teacher is not None and \
+                c_out != c_teacher:
+            raise ValueError(
+                f'Connector {connector!r} of term {name!r} gives {c_out} '
+                f"channels but the teacher's {what} has {c_teacher}; set "
+                f'out_channels={c_teacher}.')
+
+    def _check_held_cost_matrix(self, name: str) -> None:
+        """Check the cost matrix a term's loss already holds, if any."""
+        cost = getattr(self.distill_losses[name], 'cost_matrix', None)
+        if isinstance(cost, Tensor):
+            self.check_cost_matrix(name, cost)
 
     # ------------------------------------------------------------------
-    # distillation terms
+    # the step
     # ------------------------------------------------------------------
-    def _zero(self, ref: Tensor, connector: Optional[str]) -> Tensor:
+    def _zero(self, ref: Tensor, connector: Optional[str] = None) -> Tensor:
         """A float32 zero connected to ``ref`` and the connector, so DDP
         sees a gradient (of zero) for every trainable parameter.
 
@@ -603,49 +359,55 @@ class BaseDistiller(BaseModel):
                    name: str,
                    s: Tensor,
                    t: Tensor,
-                   labels: Optional[Tensor] = None) -> LossValue:
-        """Call a term's loss; ``labels`` only reach losses taking them."""
-        loss = self.distill_losses[name]
-        if labels is not None and self._accepts_labels[name]:
-            return loss(s, t, labels=labels)
-        return loss(s, t)
+                   labels: Optional[Tensor] = None,
+                   weight: Optional[Tensor] = None,
+                   **extra: Tensor) -> LossValue:
+        """Call a term's loss with what its contract takes.
 
-    def compute_terms(self, inputs: Tensor, ref: Tensor,
-                      run_teacher: Callable[[Tensor], Any],
-                      term_value: Callable[[str, dict, Any], LossValue]
-                      ) -> Dict[str, Tensor]:
-        """The generic half of a distillation step.
+        ``labels`` reach losses that accept them; a ``weight`` makes the
+        value a weighted mean (``avg_factor`` is the sum of the weights:
+        ``sum_i w_i l_i / sum_i w_i``, mmdet's convention; parsing made
+        sure the loss takes one); ``extra`` (e.g. ``logits_s``) is passed
+        as is.
+        """
+        kwargs: Dict[str, Any] = dict(extra)
+        if labels is not None and self.contracts[name].accepts_labels:
+            kwargs['labels'] = labels
+        if weight is not None:
+            kwargs.update(weight=weight, avg_factor=float(weight.sum()))
+        return self.distill_losses[name](s, t, **kwargs)
 
-        When distillation is off, every term is a graph-connected zero (the
-        teacher does not run). Otherwise the teacher runs once under
-        ``no_grad`` on :meth:`teacher_inputs`, then each term is computed
-        in float32 outside autocast and multiplied by its schedule factor
-        (see :meth:`set_distill_weight_scale`; 1 for terms with
-        ``scheduled=False``).
+    def distill_step(self, ctx: StepContext) -> Dict[str, Tensor]:
+        """Run the teacher and compute every distillation term.
+
+        The template every task shares. When distillation is off, every
+        term is a graph-connected zero (the teacher does not run).
+        Otherwise :meth:`_run_teacher` runs once under ``no_grad`` on
+        :meth:`teacher_inputs`, then :meth:`_term` computes each term in
+        float32 outside autocast, multiplied by its schedule factor (see
+        :meth:`set_distill_weight_scale`; 1 for ``scheduled=False``).
 
         Args:
-            inputs (torch.Tensor): The student's preprocessed batch.
-            ref (torch.Tensor): A student output the zeros are connected
-                to.
-            run_teacher (callable): ``run_teacher(teacher_inputs)`` -> what
-                the teacher gives the terms.
-            term_value (callable): ``term_value(name, term, teacher_out)``
-                -> the term's loss (a tensor or a dict of tensors).
+            ctx (StepContext): What the student's forward gave.
 
         Returns:
-            dict: Term name, or the keys of a dict-valued loss, -> value.
+            dict: Term name, or the keys of a dict-valued loss, -> value,
+            plus what :meth:`_finish_step` adds.
         """
-        if not self.distill_enabled:
-            return {
-                name: self._zero(ref, term['connector'])
-                for name, term in self.distill_inputs.items()
-            }
-        with torch.no_grad():
-            teacher_out = run_teacher(self.teacher_inputs(inputs))
+        if not self.distill_losses:
+            return {}
         out: Dict[str, Tensor] = {}
-        with torch.autocast(device_type=inputs.device.type, enabled=False):
+        if not self.distill_enabled:
             for name, term in self.distill_inputs.items():
-                value = term_value(name, term, teacher_out)
+                out[name] = self._zero(ctx.ref, term.get('connector'))
+            self._finish_step(ctx, out)
+            return out
+        with torch.no_grad():
+            teacher = self._run_teacher(ctx, self.teacher_inputs(ctx.inputs))
+        with torch.autocast(device_type=ctx.inputs.device.type,
+                            enabled=False):
+            for name, term in self.distill_inputs.items():
+                value = self._term(name, term, ctx, teacher)
                 scale = (
                     self._weight_scale.get(name, 1.0)
                     if term['scheduled'] else 1.0)
@@ -654,43 +416,47 @@ class BaseDistiller(BaseModel):
                         out[key] = val * scale
                 else:
                     out[name] = value * scale
+        self._finish_step(ctx, out)
         return out
+
+    def _run_teacher(self, ctx: StepContext, t_inputs: Tensor) -> Any:
+        """What the teacher gives the terms (runs under ``no_grad``).
+
+        Args:
+            ctx (StepContext): The step.
+            t_inputs (Tensor): The batch in the teacher's normalisation.
+        """
+        raise NotImplementedError
+
+    def _term(self, name: str, term: dict, ctx: StepContext,
+              teacher: Any) -> LossValue:
+        """The value of one term (float32, autocast off).
+
+        Args:
+            name (str): The term.
+            term (dict): Its parsed ``distill_inputs`` entry.
+            ctx (StepContext): The step.
+            teacher: What :meth:`_run_teacher` returned.
+        """
+        raise NotImplementedError
+
+    def _finish_step(self, ctx: StepContext, out: Dict[str, Tensor]) -> None:
+        """Add step-level entries to ``out`` (e.g. counts); in place."""
 
     # ------------------------------------------------------------------
     # checkpoints
     # ------------------------------------------------------------------
-    @staticmethod
-    def _ignore_missing_teacher(module: 'BaseDistiller',
-                                incompatible_keys) -> None:
-        """Load post hook: a checkpoint without any teacher key (the default
-        when ``save_teacher=False``) does not report the teacher as
-        missing; the teacher keeps the weights of ``teacher_ckpt``."""
-        teacher_keys = {
-            'teacher.' + k
-            for k in module.teacher.state_dict()
-            if not k.endswith('num_batches_tracked')
-        }
-        missing = incompatible_keys.missing_keys
-        if teacher_keys and teacher_keys.issubset(missing):
-            missing[:] = [k for k in missing if not k.startswith('teacher.')]
-
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
                               strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:
         """Accept a plain student state dict (e.g. an exported student or a
-        student trained without distillation) by prefixing it with
-        ``student.``."""
-        keys = [k for k in state_dict if k.startswith(prefix)]
-        if keys and not any(k[len(prefix):].startswith(_DISTILLER_CHILDREN)
-                            for k in keys):
-            for key in keys:
-                state_dict[prefix + 'student.' +
-                           key[len(prefix):]] = state_dict.pop(key)
+        student trained without distillation)."""
+        as_distiller_state(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
-    def student_state_dict(self) -> 'OrderedDict[str, Tensor]':
+    def student_state_dict(self) -> Dict[str, Tensor]:
         """The student's own state dict, loadable by the plain student."""
         return self.student.state_dict()
 
@@ -715,9 +481,10 @@ class BaseDistiller(BaseModel):
                                  ) -> None:
         """Scale the scheduled weight of distillation terms.
 
-        For WKD-L (a loss with a ``wd_weight``) only lambda is scaled, as in
-        the official code; the target term ``L_t`` keeps its weight. For the
-        other terms the whole term is scaled.
+        For a loss whose contract names a ``scheduled_attr`` (WKD-L's
+        ``wd_weight``) only that attribute is scaled, as in the official
+        code; the target term ``L_t`` keeps its weight. For the other terms
+        the whole term is scaled.
 
         Args:
             scale (float): Factor in ``[0, inf)`` applied to the configured
@@ -729,9 +496,10 @@ class BaseDistiller(BaseModel):
             raise ValueError(
                 f'scale must be finite and >= 0, but got {scale}.')
         for name in self._check_term_names(names):
-            if name in self._base_wd_weight:
-                self.distill_losses[name].wd_weight = (
-                    self._base_wd_weight[name] * scale)
+            if name in self._base_scheduled:
+                setattr(self.distill_losses[name],
+                        self.contracts[name].scheduled_attr,
+                        self._base_scheduled[name] * scale)
                 self._weight_scale[name] = 1.0
             else:
                 self._weight_scale[name] = scale
@@ -739,9 +507,11 @@ class BaseDistiller(BaseModel):
     def get_distill_weight_scale(self, name: str) -> float:
         """The current schedule factor of a term (1.0 unless scheduled)."""
         self._check_term_names([name])
-        if name in self._base_wd_weight:
-            base = self._base_wd_weight[name]
-            current = float(self.distill_losses[name].wd_weight)
+        if name in self._base_scheduled:
+            base = self._base_scheduled[name]
+            current = float(
+                getattr(self.distill_losses[name],
+                        self.contracts[name].scheduled_attr))
             return current / base if base else 1.0
         return self._weight_scale.get(name, 1.0)
 
@@ -753,8 +523,8 @@ class BaseDistiller(BaseModel):
     def set_cost_matrix(self,
                         cost_matrix: Tensor,
                         names: Optional[Iterable[str]] = None) -> List[str]:
-        """Give a cost matrix to every term (or ``names``) whose loss has a
-        ``set_cost_matrix`` method, after checking its size.
+        """Give a cost matrix to every term (or ``names``) whose loss holds
+        one, after checking its size.
 
         Returns:
             list[str]: The terms that received it.
@@ -770,26 +540,19 @@ class BaseDistiller(BaseModel):
 
     def cost_matrix_terms(self,
                           names: Optional[Iterable[str]] = None) -> List[str]:
-        """The terms among ``names`` (default: all) whose loss takes a cost
-        matrix (has ``set_cost_matrix``).
+        """The terms among ``names`` (default: all) whose loss holds a cost
+        matrix (contract ``holds_cost_matrix``).
 
         Raises:
             ValueError: If a name is unknown or none of them takes one.
         """
         names = self._check_term_names(names)
-        targets = [
-            n for n in names
-            if callable(getattr(self.distill_losses[n], 'set_cost_matrix',
-                                None))
-        ]
+        targets = [n for n in names if self.contracts[n].holds_cost_matrix]
         if not targets:
             raise ValueError(
                 f'None of the terms {names} takes a cost matrix (no '
                 '`set_cost_matrix` method); is WKD-L configured?')
         return targets
-
-    def check_cost_matrix(self, name: str, cost_matrix: Tensor) -> None:
-        """Task-specific size check; overridden by the task wrappers."""
 
     # ------------------------------------------------------------------
     # forward

@@ -8,10 +8,11 @@ forward hooks record the tensors the distillation terms read:
 * ``'logits'``: the output of the classifier's ``head`` (N, num_classes);
 * ``'feature'``: the output of a backbone module (a stage), by default the
   backbone's last output, i.e. the last stage after its ReLU for ResNets and
-  :class:`~mmkd.models.MobileNetV1` (methods.md section 2, "Conv5");
+  :class:`~mmkd.models.MobileNetV1` (the paper's "Conv5",
+  ``docs/methods.md`` section 2);
 * ``'pooled'``: the output of the classifier's ``neck`` (N, D), the pooled
-  penultimate features that KDDM matches over the batch (methods.md
-  section 6).
+  penultimate features that KDDM matches over the batch
+  (``docs/methods.md`` section 6).
 
 The teacher runs once per step under ``no_grad`` on the same preprocessed
 batch, with the same hooks. When the teacher's ``data_preprocessor``
@@ -19,36 +20,43 @@ normalises differently (another mean/std or channel order), the batch is
 converted to its normalisation first (:meth:`BaseDistiller.teacher_inputs`);
 a teacher whose model config carries no normalisation (mmpretrain keeps it
 at the top level of a config) gets the student's batch as is. The hooks
-live only for the duration of one forward: their handles are removed in a
-``finally`` block, so ``predict``, exports, deep copies (EMA) and pickling
-never see them.
+live only for the duration of one forward
+(:class:`~mmkd.models.recorder.StageRecorder`).
 """
-import inspect
 import logging
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base_distiller import BaseDistiller, ModelSpec
+from mmkd.utils.checks import check_int
+from ..recorder import StageRecorder
+from .base_distiller import BaseDistiller, LossValue
+from .step import StepContext
+from .terms import Source, TermKey
 
-__all__ = ['ClassificationDistiller', 'CLS_SOURCES', 'StageRecorder']
+__all__ = ['ClassificationDistiller', 'CLS_SOURCES']
 
-#: Sources a distillation term can read, with what the loss receives.
+#: Sources a distillation term can read: what the loss receives, and the
+#: keys each takes.
 CLS_SOURCES = {
-    'logits': 'classification logits (N, num_classes) of student and '
-    'teacher, plus the labels for losses whose forward takes `labels`',
-    'feature': 'a backbone stage output (N, C, H, W) of student (through '
-    'the connector, if any) and teacher',
-    'pooled': 'the neck output (N, D), the pooled penultimate features, of '
-    'student (through the connector, if any) and teacher, plus the labels '
-    'and the logits for losses that require them (`requires_labels`, '
-    '`requires_logits`, e.g. mmkd.KDDMLoss)',
+    'logits': Source(
+        'classification logits (N, num_classes) of student and teacher, '
+        'plus the labels for losses that accept them',
+        keys=('labels', )),
+    'feature': Source(
+        'a backbone stage output (N, C, H, W) of student (through the '
+        'connector, if any) and teacher',
+        keys=('connector', 'student_stage', 'teacher_stage')),
+    'pooled': Source(
+        'the neck output (N, D), the pooled penultimate features, of '
+        'student (through the connector, if any) and teacher, plus the '
+        'labels and the logits for losses that require them '
+        '(`requires_labels`, `requires_logits`, e.g. mmkd.KDDMLoss)',
+        keys=('connector', 'labels')),
 }
 #: Recorder keys of the head and neck outputs (stage keys are module names
 #: or None).
@@ -56,80 +64,6 @@ _LOGITS = '__logits__'
 _POOLED = '__pooled__'
 #: How a 'logits' term gets its labels from the data samples.
 _LABEL_MODES = ('hard', 'argmax', 'none')
-
-
-def _last_tensor(output) -> Tensor:
-    """The tensor a module returned (the last one of a tuple/list)."""
-    while isinstance(output, (tuple, list)):
-        if not output:
-            raise ValueError('A recorded module returned an empty sequence.')
-        output = output[-1]
-    if not isinstance(output, Tensor):
-        raise TypeError('A recorded module returned '
-                        f'{type(output).__name__}, not a tensor.')
-    return output
-
-
-class StageRecorder:
-    """Record module outputs with forward hooks, one forward at a time.
-
-    Use as ``with recorder.recording(): model(...)``; afterwards
-    ``recorder.outputs[key]`` holds what each module returned (the last
-    tensor of a tuple, the output of its last call if it ran several times).
-    The hooks are registered on entry and their handles removed on exit,
-    also when the forward raises.
-
-    Args:
-        modules (dict[str | None, nn.Module]): Key -> module to record.
-    """
-
-    def __init__(self, modules: Dict[Optional[str], nn.Module]) -> None:
-        self.modules = dict(modules)
-        self.outputs: Dict[Optional[str], Tensor] = {}
-        self._handles: list = []
-
-    @contextmanager
-    def recording(self) -> Iterator['StageRecorder']:
-        """Register the hooks for the duration of the ``with`` block."""
-        self.outputs = {}
-        try:
-            for key, module in self.modules.items():
-                self._handles.append(
-                    module.register_forward_hook(self._hook(key)))
-            yield self
-        finally:
-            self.remove()
-
-    def _hook(self, key: Optional[str]):
-
-        def hook(module: nn.Module, args, output) -> None:
-            self.outputs[key] = _last_tensor(output)
-
-        return hook
-
-    def remove(self) -> None:
-        """Remove every registered hook."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
-
-    @property
-    def num_hooks(self) -> int:
-        """Number of hooks currently registered."""
-        return len(self._handles)
-
-    def get(self, key: Optional[str], role: str) -> Tensor:
-        """The recorded output of ``key``; a clear error if it never ran."""
-        if key not in self.outputs:
-            where = {
-                None: 'the backbone',
-                _POOLED: 'the neck'
-            }.get(key, f'backbone.{key}')
-            raise RuntimeError(
-                f'{where} of the {role} did not run during the forward '
-                '(is it used by the backbone for this input?); choose '
-                'another stage.')
-        return self.outputs[key]
 
 
 @MODELS.register_module()
@@ -201,55 +135,22 @@ class ClassificationDistiller(BaseDistiller):
     """
 
     SOURCES = CLS_SOURCES
-    TERM_KEYS = ('source', 'connector', 'student_stage', 'teacher_stage',
-                 'labels', 'scheduled')
+    TERM_KEYS = dict(
+        BaseDistiller.TERM_KEYS,
+        student_stage=TermKey(),
+        teacher_stage=TermKey(),
+        labels=TermKey(default='hard', choices=_LABEL_MODES))
     UNNORMALISED_TEACHER_IS_UNSET = True
+    UNTYPED_PREPROCESSOR = 'mmpretrain.ClsDataPreprocessor'
 
     def __init__(self,
-                 student: ModelSpec,
-                 teacher: ModelSpec,
-                 teacher_ckpt: Optional[str] = None,
-                 distill_losses: Optional[dict] = None,
-                 distill_inputs: Optional[dict] = None,
-                 connectors: Optional[dict] = None,
-                 teacher_ckpt_strict: bool = True,
-                 teacher_trainable: bool = False,
-                 save_teacher: bool = False,
+                 *args,
                  probe_size: Optional[int] = 64,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        if teacher_trainable:
-            raise NotImplementedError(
-                'teacher_trainable=True is not supported by '
-                'ClassificationDistiller (the teacher has no training losses '
-                'here); use mmkd.BDKDOnlineDistiller for online '
-                'distillation.')
-        if isinstance(data_preprocessor, (dict, ConfigDict)) and \
-                'type' not in data_preprocessor:
-            data_preprocessor = dict(
-                data_preprocessor, type='mmpretrain.ClsDataPreprocessor')
-        if probe_size is not None and (isinstance(probe_size, bool)
-                                       or not isinstance(probe_size, int)
-                                       or probe_size < 1):
-            raise ValueError('probe_size must be a positive int or None, '
-                             f'but got {probe_size!r}.')
-        super().__init__(
-            student=student,
-            teacher=teacher,
-            teacher_ckpt=teacher_ckpt,
-            teacher_ckpt_strict=teacher_ckpt_strict,
-            distill_losses=distill_losses,
-            connectors=connectors,
-            teacher_trainable=False,
-            save_teacher=save_teacher,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
-        self._check_classifier(self.student, 'student')
-        self._check_classifier(self.teacher, 'teacher')
-        self._inherit_batch_augments()
-        self.distill_inputs = self._parse_distill_inputs(distill_inputs)
+                 **kwargs) -> None:
+        if probe_size is not None:
+            check_int('probe_size', probe_size)
+        super().__init__(*args, **kwargs)
         self._recorders = self._make_recorders()
-        self._check_compatibility()
         #: Feature terms whose widths were checked (by the probe or the
         #: first batch).
         self._shapes_checked = False
@@ -259,16 +160,21 @@ class ClassificationDistiller(BaseDistiller):
     # ------------------------------------------------------------------
     # validation
     # ------------------------------------------------------------------
-    @staticmethod
-    def _check_classifier(model: nn.Module, role: str) -> None:
-        missing = [
-            attr for attr in ('backbone', 'head', 'extract_feat')
-            if getattr(model, attr, None) is None
-        ]
-        if missing:
-            raise TypeError(
-                f'The {role} ({type(model).__name__}) is not an mmpretrain '
-                f'ImageClassifier with a head (no {", ".join(missing)}).')
+    def _check_models(self) -> None:
+        """Both models are mmpretrain classifiers with a head; the
+        student's batch augments carry over to the distiller."""
+        for role, model in (('student', self.student), ('teacher',
+                                                        self.teacher)):
+            missing = [
+                attr for attr in ('backbone', 'head', 'extract_feat')
+                if getattr(model, attr, None) is None
+            ]
+            if missing:
+                raise TypeError(
+                    f'The {role} ({type(model).__name__}) is not an '
+                    'mmpretrain ImageClassifier with a head (no '
+                    f'{", ".join(missing)}).')
+        self._inherit_batch_augments()
 
     def _inherit_batch_augments(self) -> None:
         """Use the student's Mixup/CutMix (``train_cfg.augments``, which
@@ -286,54 +192,15 @@ class ClassificationDistiller(BaseDistiller):
         if getattr(own, 'num_classes', None) is None:
             own.num_classes = self.student.head.num_classes
 
-    def _parse_term(self, name: str, spec: dict, source: str) -> dict:
-        """Stages and labels of one term (see
-        :meth:`BaseDistiller._parse_distill_inputs`)."""
-        if source in ('logits', 'pooled'):
-            bad = [
-                k for k in ('connector', 'student_stage', 'teacher_stage')
-                if spec.get(k) is not None
-                and not (k == 'connector' and source == 'pooled')
-            ]
-            if bad:
-                raise ValueError(
-                    f'distill_inputs[{name!r}]: {bad} apply to the '
-                    f"'feature' source, not {source!r}.")
-        labels = spec.get('labels', 'hard')
-        if labels not in _LABEL_MODES:
-            raise ValueError(
-                f'distill_inputs[{name!r}] has labels={labels!r}; valid '
-                f'values: {list(_LABEL_MODES)}.')
-        if source == 'feature' and 'labels' in spec:
-            raise ValueError(
-                f"distill_inputs[{name!r}]: 'labels' applies to the "
-                "'logits' source, not 'feature'.")
-        # Decided once here: the per-step code only reads the flag.
-        labels_required = self._labels_required(name)
-        if source in ('logits', 'pooled') and labels == 'none' and \
-                labels_required:
+    def _parse_term(self, name: str, term: dict) -> dict:
+        """A loss that requires labels needs a label mode that gives them."""
+        if term['source'] != 'feature' and term['labels'] == 'none' and \
+                self.contracts[name].requires_labels:
             raise ValueError(
                 f'distill_inputs[{name!r}] has labels=\'none\' but '
                 f'{type(self.distill_losses[name]).__name__} requires '
                 "labels; use labels='hard' or 'argmax'.")
-        return dict(
-            student_stage=spec.get('student_stage'),
-            teacher_stage=spec.get('teacher_stage'),
-            labels=labels,
-            labels_required=labels_required)
-
-    def _labels_required(self, name: str) -> bool:
-        declared = getattr(self.distill_losses[name], 'requires_labels',
-                           None)
-        if isinstance(declared, bool):
-            return declared
-        try:
-            params = inspect.signature(
-                self.distill_losses[name].forward).parameters
-        except (TypeError, ValueError):
-            return False
-        param = params.get('labels')
-        return param is not None and param.default is inspect.Parameter.empty
+        return {}
 
     @staticmethod
     def _resolve_stage(model: nn.Module, stage: Optional[str],
@@ -399,7 +266,7 @@ class ClassificationDistiller(BaseDistiller):
         logit_terms = [
             n for n, t in self.distill_inputs.items()
             if t['source'] == 'logits' or (
-                t['source'] == 'pooled' and self._requires_logits(n))
+                t['source'] == 'pooled' and self.contracts[n].requires_logits)
         ]
         if not logit_terms:
             return
@@ -411,10 +278,6 @@ class ClassificationDistiller(BaseDistiller):
                 f'head has num_classes={s_classes} and the teacher head '
                 f'num_classes={t_classes}. Both must be trained on the same '
                 'classes (set model.student/teacher head.num_classes).')
-        for name in logit_terms:
-            cost = getattr(self.distill_losses[name], 'cost_matrix', None)
-            if isinstance(cost, Tensor):
-                self.check_cost_matrix(name, cost)
 
     def check_cost_matrix(self, name: str, cost_matrix: Tensor) -> None:
         """Raise a ``ValueError`` unless the cost is ``num_classes`` square.
@@ -433,10 +296,6 @@ class ClassificationDistiller(BaseDistiller):
                 'the official file of the same dataset, e.g. the 1000-class '
                 'ImageNet matrices).')
 
-    def _requires_logits(self, name: str) -> bool:
-        return bool(
-            getattr(self.distill_losses[name], 'requires_logits', False))
-
     def _recorded(self, name: str, role: str) -> Optional[str]:
         """The recorder key a feature or pooled term reads."""
         term = self.distill_inputs[name]
@@ -446,46 +305,26 @@ class ClassificationDistiller(BaseDistiller):
 
     def _check_feature_pair(self, name: str, s_feat: Tensor,
                             t_feat: Tensor) -> None:
-        """Check widths before the connector and shapes after it."""
+        """Check widths before the connector and spatial sizes."""
         term = self.distill_inputs[name]
-        connector = term['connector']
-        c_s, c_t = s_feat.shape[1], t_feat.shape[1]
         if term['source'] == 'pooled':
-            where = 'pooled student and teacher features (neck outputs)'
-            example = "type='mmkd.LinearConnector'"
+            what = 'pooled feature (neck output)'
+            example = 'mmkd.LinearConnector'
         else:
-            where = (f"student stage {term['student_stage'] or '<last>'} "
-                     f"and teacher stage {term['teacher_stage'] or '<last>'}")
-            example = "type='mmkd.BottleneckProjector'"
-        if connector is None:
-            if c_s != c_t:
-                raise ValueError(
-                    f'Term {name!r}: the {where} have {c_s} and {c_t} '
-                    'channels; a projector is needed but none is given. Add '
-                    'one, e.g. connectors=dict(proj=dict('
-                    f'{example}, in_channels={c_s}, '
-                    f'out_channels={c_t})) and '
-                    f"distill_inputs[{name!r}]['connector']='proj'.")
-        else:
-            module = self.connectors[connector]
-            c_in = getattr(module, 'in_channels', None)
-            c_out = getattr(module, 'out_channels', None)
-            if c_in is not None and c_in != c_s:
-                raise ValueError(
-                    f'Connector {connector!r} of term {name!r} takes {c_in} '
-                    f'channels but the student feature has {c_s}; set '
-                    f'in_channels={c_s}.')
-            if c_out is not None and c_out != c_t:
-                raise ValueError(
-                    f'Connector {connector!r} of term {name!r} gives {c_out} '
-                    f'channels but the teacher feature has {c_t}; set '
-                    f'out_channels={c_t}.')
+            stages = [term[f'{r}_stage'] or '<last>'
+                      for r in ('student', 'teacher')]
+            what = (f'feature (student stage {stages[0]}, teacher stage '
+                    f'{stages[1]})')
+            example = 'mmkd.BottleneckProjector'
+        self.check_connector(name, s_feat.shape[1], t_feat.shape[1], what,
+                             example)
         if s_feat.dim() != t_feat.dim() or s_feat.shape[2:] != \
                 t_feat.shape[2:]:
             raise ValueError(
-                f'Term {name!r}: the {where} have spatial sizes '
-                f'{tuple(s_feat.shape[2:])} and {tuple(t_feat.shape[2:])}; '
-                'record stages of the same stride.')
+                f'Term {name!r}: the student and teacher {what}s have '
+                f'spatial sizes {tuple(s_feat.shape[2:])} and '
+                f'{tuple(t_feat.shape[2:])}; record stages of the same '
+                'stride.')
 
     @torch.no_grad()
     def _probe(self, size: int) -> None:
@@ -512,14 +351,15 @@ class ClassificationDistiller(BaseDistiller):
         finally:
             for model, mode in modes.items():
                 model.train(mode)
-            if not self.teacher_trainable:
-                self.teacher.eval()
+            self.teacher.eval()
         for name in self._feature_terms():
-            self._check_feature_pair(
-                name, feats['student'].get(self._recorded(name, 'student'),
-                                           'student'),
-                feats['teacher'].get(self._recorded(name, 'teacher'),
-                                     'teacher'))
+            pair = []
+            for role in ('student', 'teacher'):
+                key = self._recorded(name, role)
+                where = {None: 'the backbone', _POOLED: 'the neck'}.get(
+                    key, f'backbone.{key}')
+                pair.append(feats[role].get(key, role, where))
+            self._check_feature_pair(name, *pair)
         self._shapes_checked = True
 
     # ------------------------------------------------------------------
@@ -529,7 +369,8 @@ class ClassificationDistiller(BaseDistiller):
                 device: torch.device) -> Optional[Tensor]:
         """The labels a ``'logits'`` term passes to its loss, or None."""
         term = self.distill_inputs[name]
-        if term['labels'] == 'none' or not self._accepts_labels[name]:
+        if term['labels'] == 'none' or \
+                not self.contracts[name].accepts_labels:
             return None
         if not data_samples:
             raise ValueError(
@@ -566,10 +407,9 @@ class ClassificationDistiller(BaseDistiller):
         with self._recorders['student'].recording() as rec:
             student_losses = self.student.loss(inputs, data_samples)
         s_out = dict(rec.outputs)
+        ctx = StepContext(inputs, s_out[_LOGITS], s_out, data_samples)
         losses = self.add_prefix(student_losses, 'student.')
-        losses.update(
-            self.add_prefix(
-                self.distill_step(inputs, s_out, data_samples), 'distill.'))
+        losses.update(self.add_prefix(self.distill_step(ctx), 'distill.'))
         return losses
 
     def teacher_forward(self, inputs: Tensor) -> Dict[Optional[str], Tensor]:
@@ -578,56 +418,40 @@ class ClassificationDistiller(BaseDistiller):
         recorded outputs (``'__logits__'``, ``'__pooled__'`` when a term
         reads the neck, and the stages)."""
         with torch.no_grad():
-            return self._record_teacher(self.teacher_inputs(inputs))
+            return self._run_teacher(None, self.teacher_inputs(inputs))
 
-    def _record_teacher(self, t_inputs: Tensor) -> Dict[Optional[str],
-                                                        Tensor]:
+    def _run_teacher(self, ctx: Optional[StepContext],
+                     t_inputs: Tensor) -> Dict[Optional[str], Tensor]:
+        """The teacher's recorded outputs (logits, neck, stages)."""
         with self._recorders['teacher'].recording() as rec:
             self.teacher(t_inputs, mode='tensor')
         return dict(rec.outputs)
 
-    def distill_step(self, inputs: Tensor, s_out: Dict[Optional[str],
-                                                       Tensor],
-                     data_samples: Optional[list]) -> dict:
-        """Run the teacher and compute every distillation term.
+    def _term(self, name: str, term: dict, ctx: StepContext,
+              teacher: dict) -> LossValue:
+        """A ``'logits'``, ``'feature'`` or ``'pooled'`` term; ``ctx.student``
+        holds the student's recorded outputs."""
+        s_out, device = ctx.student, ctx.ref.device
+        if term['source'] == 'logits':
+            return self._call_loss(
+                name, s_out[_LOGITS].float(), teacher[_LOGITS].float(),
+                self._labels(name, ctx.data_samples, device))
+        s, t = self._feature_pair(name, term, s_out, teacher)
+        if term['source'] == 'feature':
+            return self._call_loss(name, s, t)
+        contract = self.contracts[name]
+        labels = self._labels(name, ctx.data_samples, device) \
+            if contract.requires_labels else None
+        logits = dict(
+            logits_s=s_out[_LOGITS].float(),
+            logits_t=teacher[_LOGITS].float()
+        ) if contract.requires_logits else {}
+        return self._call_loss(name, s, t, labels, **logits)
 
-        Args:
-            inputs (torch.Tensor): The preprocessed batch (N, 3, H, W).
-            s_out (dict): The student's recorded outputs: ``'__logits__'``
-                (N, num_classes), ``'__pooled__'`` (N, D) and the feature
-                stages.
-            data_samples (list, optional): The batch's data samples (labels).
-
-        Returns:
-            dict: Term name (or the keys of a dict-valued loss) -> value.
-        """
-        if not self.distill_losses:
-            return {}
-        ref = s_out[_LOGITS]
-
-        def term_value(name: str, term: dict, t_out: dict):
-            if term['source'] == 'logits':
-                return self._call_loss(
-                    name, s_out[_LOGITS].float(), t_out[_LOGITS].float(),
-                    self._labels(name, data_samples, ref.device))
-            s, t = self._feature_pair(name, term, s_out, t_out)
-            if term['source'] == 'feature':
-                return self._call_loss(name, s, t)
-            kwargs = {}
-            if term['labels_required']:
-                kwargs['labels'] = self._labels(name, data_samples,
-                                                ref.device)
-            if self._requires_logits(name):
-                kwargs.update(
-                    logits_s=s_out[_LOGITS].float(),
-                    logits_t=t_out[_LOGITS].float())
-            return self.distill_losses[name](s, t, **kwargs)
-
-        out = self.compute_terms(inputs, ref, self._record_teacher,
-                                 term_value)
+    def _finish_step(self, ctx: StepContext, out: Dict[str, Tensor]) -> None:
+        """The first step with distillation has checked the shapes."""
         if self.distill_enabled:
             self._shapes_checked = True
-        return out
 
     def _feature_pair(self, name: str, term: dict, s_out: dict,
                       t_out: dict) -> Tuple[Tensor, Tensor]:

@@ -4,8 +4,7 @@
 The distiller owns the RoI sampling loop of ``StandardRoIHead.loss`` so that
 the teacher's RoI extractor and box head score exactly the RoIs the student
 sampled (same boxes, same order), with the labels that the student's box
-head trains on. See ``docs``/``style_and_hook_points.md`` section 3.5 for the
-recipe this follows.
+head trains on (``docs/architecture.md`` follows a term through it).
 
 Pitfall (caffe-style teachers): the RoIs are in the coordinates of the
 student's padded, normalised input, so the teacher must see that same tensor.
@@ -21,29 +20,41 @@ lives in :class:`~mmkd.models.distillers.detector_distiller_base.
 BaseDetectorDistiller`.
 """
 import copy
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .detector_distiller_base import (BaseDetectorDistiller, WithSkipped,
-                                      detector_kind)
+from ..adapters import detector_kind, roi_forward, select_deltas
+from .base_distiller import LossValue
+from .detector_distiller_base import FPN_KEYS, BaseDetectorDistiller
+from .step import StepContext
+from .terms import Source, TermKey
 
-__all__ = ['DetectionDistiller']
+__all__ = ['DetectionDistiller', 'DETECTION_SOURCES']
 
-#: Sources a distillation term can read, with what the loss receives.
-SOURCES = {
-    'roi_cls': 'RoI classification logits (R, num_classes + 1) of the '
-    "student's sampled RoIs, teacher logits on the same RoIs, and the RoI "
-    'labels (background = num_classes) for losses whose forward takes '
-    '`labels`',
-    'roi_reg': 'RoI box-regression deltas of foreground RoIs (4 per RoI, the '
-    "RoI's class for class-specific heads)",
-    'roi_feat': 'RoIAlign features (R, C, 7, 7) of the same RoIs',
-    'fpn': 'neck (FPN) outputs, one loss call per level, weighted sum',
+#: Sources a distillation term can read: what the loss receives, and the
+#: keys each takes.
+DETECTION_SOURCES = {
+    'roi_cls': Source(
+        'RoI classification logits (R, num_classes + 1) of the student\'s '
+        'sampled RoIs, teacher logits on the same RoIs, and the RoI labels '
+        '(background = num_classes) for losses that accept labels',
+        keys=('rois', )),
+    'roi_reg': Source(
+        'RoI box-regression deltas of foreground RoIs (4 per RoI, the '
+        "RoI's class for class-specific heads)"),
+    'roi_feat': Source('RoIAlign features (R, C, 7, 7) of the same RoIs',
+                       keys=('connector', 'rois')),
+    'fpn': Source(
+        'neck (FPN) outputs, one loss call per level, weighted sum',
+        keys=FPN_KEYS),
 }
+#: Which teacher RoI output each RoI source reads.
+_ROI_OUTPUTS = dict(
+    roi_cls='cls_score', roi_reg='bbox_pred', roi_feat='bbox_feats')
 
 
 def _rpn_like_losses(rpn_losses: dict) -> dict:
@@ -87,7 +98,8 @@ class DetectionDistiller(BaseDetectorDistiller):
         teacher_ckpt (str, optional): Teacher weights.
         distill_losses (dict, optional): Term name -> loss config.
         distill_inputs (dict, optional): Term name -> what the term reads:
-            a source name (see :data:`SOURCES`: ``'roi_cls'``, ``'roi_reg'``,
+            a source name (see :data:`DETECTION_SOURCES`: ``'roi_cls'``,
+            ``'roi_reg'``,
             ``'roi_feat'``, ``'fpn'``) or a dict with ``source`` and
             optionally ``connector`` (a key of ``connectors``, applied to the
             student side), ``levels`` (FPN level indices, default all),
@@ -105,9 +117,13 @@ class DetectionDistiller(BaseDetectorDistiller):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    SOURCES = SOURCES
-    TERM_KEYS = ('source', 'connector', 'levels', 'level_weights',
-                 'scheduled', 'rois')
+    SOURCES = DETECTION_SOURCES
+    TERM_KEYS = dict(
+        BaseDetectorDistiller.TERM_KEYS,
+        rois=TermKey(default='all', choices=('all', 'fg')))
+    #: Kept for one release: the public home is
+    #: :func:`mmkd.models.adapters.roi_forward`.
+    roi_forward = staticmethod(roi_forward)
 
     # ------------------------------------------------------------------
     # validation
@@ -136,26 +152,6 @@ class DetectionDistiller(BaseDetectorDistiller):
             raise ValueError(
                 'The student has no RoI assigner/sampler: give it a '
                 'train_cfg with an rcnn section (as mmdet configs do).')
-
-    def _parse_term(self, name: str, spec: dict, source: str) -> dict:
-        """RoI selection and FPN levels of one term (see
-        :meth:`BaseDistiller._parse_distill_inputs`)."""
-        if spec.get('connector') is not None and source in ('roi_cls',
-                                                            'roi_reg'):
-            raise ValueError(
-                f'distill_inputs[{name!r}]: connectors apply to feature '
-                f"sources ('roi_feat', 'fpn'), not {source!r}.")
-        rois = spec.get('rois', 'all')
-        if rois not in ('all', 'fg'):
-            raise ValueError(
-                f"distill_inputs[{name!r}]['rois'] must be 'all' or "
-                f"'fg', but got {rois!r}.")
-        if rois == 'fg' and source not in ('roi_cls', 'roi_feat'):
-            raise ValueError(
-                f"distill_inputs[{name!r}]: rois='fg' applies to "
-                f"'roi_cls' and 'roi_feat' ('roi_reg' always uses the "
-                f'foreground RoIs), not {source!r}.')
-        return dict(self._parse_fpn_keys(name, spec, source), rois=rois)
 
     @property
     def num_classes(self) -> int:
@@ -187,10 +183,10 @@ class DetectionDistiller(BaseDetectorDistiller):
             if source == 'roi_feat':
                 s_ext = self.student.roi_head.bbox_roi_extractor
                 t_ext = self.teacher.roi_head.bbox_roi_extractor
-                self._check_connector(name, term['connector'],
-                                      getattr(s_ext, 'out_channels', None),
-                                      getattr(t_ext, 'out_channels', None),
-                                      'RoI features')
+                self.check_connector(name,
+                                     getattr(s_ext, 'out_channels', None),
+                                     getattr(t_ext, 'out_channels', None),
+                                     'RoI features')
                 s_size = self._roi_size(s_ext)
                 t_size = self._roi_size(t_ext)
                 if s_size and t_size and s_size != t_size:
@@ -200,8 +196,6 @@ class DetectionDistiller(BaseDetectorDistiller):
                         'roi_layer.output_size.')
             if source == 'fpn':
                 self._check_fpn_term(name, term)
-            if source == 'roi_cls':
-                self._check_cost_matrix_of(name)
 
     @staticmethod
     def _coder_spec(head: nn.Module) -> dict:
@@ -247,26 +241,6 @@ class DetectionDistiller(BaseDetectorDistiller):
     # ------------------------------------------------------------------
     # the forward pass
     # ------------------------------------------------------------------
-    @staticmethod
-    def roi_forward(roi_head: nn.Module, x: Sequence[Tensor],
-                    rois: Tensor) -> Dict[str, Tensor]:
-        """Box-head forward on given RoIs through public modules.
-
-        The same three steps as mmdet 3.3's protected
-        ``StandardRoIHead._bbox_forward`` (pinned by a test).
-
-        Returns:
-            dict: ``cls_score`` (R, C+1), ``bbox_pred`` (R, 4 or 4C) and
-            ``bbox_feats`` (R, C_roi, h, w).
-        """
-        extractor = roi_head.bbox_roi_extractor
-        bbox_feats = extractor(x[:extractor.num_inputs], rois)
-        if roi_head.with_shared_head:
-            bbox_feats = roi_head.shared_head(bbox_feats)
-        cls_score, bbox_pred = roi_head.bbox_head(bbox_feats)
-        return dict(
-            cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats)
-
     def _student_rpn(self, x: Tuple[Tensor], data_samples: list,
                      losses: dict) -> list:
         """RPN losses and proposals, as in ``TwoStageDetector.loss``."""
@@ -343,81 +317,58 @@ class DetectionDistiller(BaseDetectorDistiller):
                                             data_samples)
         roi = self._student_roi(x_s, sampling_results, data_samples,
                                 student_losses)
+        ctx = StepContext(inputs, x_s[0], dict(x_s=x_s, roi=roi),
+                          data_samples)
         losses = self.add_prefix(student_losses, 'student.')
-        losses.update(
-            self.add_prefix(self.distill_step(inputs, x_s, roi), 'distill.'))
+        losses.update(self.add_prefix(self.distill_step(ctx), 'distill.'))
         return losses
 
-    def distill_step(self, inputs: Tensor, x_s: Tuple[Tensor],
-                     roi: dict) -> dict:
-        """Run the teacher and compute every distillation term.
-
-        Args:
-            inputs (Tensor): The preprocessed batch (N, 3, H, W).
-            x_s (tuple[Tensor]): Student neck outputs.
-            roi (dict): ``rois``, ``labels``, ``cls_score``, ``bbox_pred``
-                and ``bbox_feats`` of the student's sampled RoIs.
-
-        Returns:
-            dict: Term name (or the keys of a dict-valued loss) -> value,
-            plus ``nonfinite_teacher`` (count of skipped RoIs and levels).
-        """
-        if not self.distill_losses:
-            return {}
+    def _run_teacher(self, ctx: StepContext, t_inputs: Tensor) -> dict:
+        """The teacher's neck outputs (for ``'fpn'`` terms) and its RoI
+        head's outputs on the student's RoIs (those the terms read; the
+        others are dropped at once, so they do not add to the step's
+        peak), with a mask of the RoIs where all of them are finite."""
         sources = {t['source'] for t in self.distill_inputs.values()}
-        # The teacher outputs the terms read; the others are dropped as soon
-        # as they are computed, so they do not add to the step's peak.
-        roi_keys = [
-            key for source, key in (('roi_cls', 'cls_score'),
-                                    ('roi_reg', 'bbox_pred'),
-                                    ('roi_feat', 'bbox_feats'))
-            if source in sources
-        ]
+        x_t = self.teacher.extract_feat(t_inputs)
+        keys = [_ROI_OUTPUTS[s] for s in _ROI_OUTPUTS if s in sources]
+        if not keys:
+            return dict(x_t=x_t, t_roi=None, valid=None)
+        roi = ctx.student['roi']
+        t_roi = roi_forward(self.teacher.roi_head, x_t, roi['rois'])
+        t_roi = {key: t_roi[key] for key in keys}
+        valid = torch.ones_like(roi['labels'], dtype=torch.bool)
+        for value in t_roi.values():
+            # a row sum is finite iff the row is (a reduction, not a
+            # map-sized mask)
+            valid &= torch.isfinite(value.flatten(1).sum(1))
+        ctx.skipped += int((~valid).sum())
+        return dict(
+            x_t=x_t if 'fpn' in sources else None, t_roi=t_roi, valid=valid)
 
-        def run_teacher(t_inputs: Tensor) -> WithSkipped:
-            x_t = self.teacher.extract_feat(t_inputs)
-            if not roi_keys:
-                return dict(x_t=x_t, t_roi=None, valid=None), 0
-            t_roi = self.roi_forward(self.teacher.roi_head, x_t, roi['rois'])
-            t_roi = {key: t_roi[key] for key in roi_keys}
-            valid = torch.ones_like(roi['labels'], dtype=torch.bool)
-            for value in t_roi.values():
-                if value is not None:
-                    # a row sum is finite iff the row is (a reduction, not
-                    # a map-sized mask)
-                    valid &= torch.isfinite(value.flatten(1).sum(1))
-            return dict(
-                x_t=x_t if 'fpn' in sources else None, t_roi=t_roi,
-                valid=valid), int((~valid).sum())
-
-        def term_value(name: str, term: dict, teacher: dict) -> WithSkipped:
-            if term['source'] == 'fpn':
-                return self._fpn_term(name, term, x_s, teacher['x_t'])
-            return self._roi_term(name, term, roi, teacher['t_roi'],
-                                  teacher['valid']), 0
-
-        return self._detector_terms(inputs, x_s[0], run_teacher, term_value)
-
-    def _roi_term(self, name: str, term: dict, roi: dict, t_roi: dict,
-                  valid: Tensor):
-        source = term['source']
-        labels = roi['labels']
+    def _term(self, name: str, term: dict, ctx: StepContext,
+              teacher: dict) -> LossValue:
+        """An ``'fpn'`` term or an RoI term (logits, deltas, features)."""
+        if term['source'] == 'fpn':
+            return self._fpn_term(name, term, ctx, teacher['x_t'])
+        roi, t_roi = ctx.student['roi'], teacher['t_roi']
+        source, labels, valid = term['source'], roi['labels'], \
+            teacher['valid']
         if term['rois'] == 'fg':
             valid = valid & (labels >= 0) & (labels < self.num_classes)
         if source == 'roi_cls':
             if not bool(valid.any()):
-                return self._zero(roi['cls_score'], None)
+                return self._zero(roi['cls_score'])
             return self._call_loss(name, roi['cls_score'][valid].float(),
                                    t_roi['cls_score'][valid].float(),
                                    labels[valid])
         if source == 'roi_reg':
             fg = valid & (labels >= 0) & (labels < self.num_classes)
             if not bool(fg.any()):
-                return self._zero(roi['bbox_pred'], None)
-            s = self._select_deltas(self.student.roi_head.bbox_head,
-                                    roi['bbox_pred'], labels, fg)
-            t = self._select_deltas(self.teacher.roi_head.bbox_head,
-                                    t_roi['bbox_pred'], labels, fg)
+                return self._zero(roi['bbox_pred'])
+            s = select_deltas(self.student.roi_head.bbox_head,
+                              roi['bbox_pred'], labels, fg)
+            t = select_deltas(self.teacher.roi_head.bbox_head,
+                              t_roi['bbox_pred'], labels, fg)
             return self._call_loss(name, s.float(), t.float())
         # roi_feat
         connector = term['connector']
@@ -430,12 +381,3 @@ class DetectionDistiller(BaseDetectorDistiller):
         if connector is not None:
             s = self.connectors[connector](s)
         return self._call_loss(name, s, t.float())
-
-    @staticmethod
-    def _select_deltas(head: nn.Module, bbox_pred: Tensor, labels: Tensor,
-                       mask: Tensor) -> Tensor:
-        """The 4 (or box-dim) deltas each foreground RoI is trained on."""
-        if head.reg_class_agnostic:
-            return bbox_pred[mask]
-        per_class = bbox_pred.view(bbox_pred.size(0), head.num_classes, -1)
-        return per_class[mask, labels[mask]]

@@ -22,8 +22,9 @@ from torch import Tensor
 
 from mmkd.losses.bdkd_loss import (BDKDStudentLoss, BDKDTeacherLoss,
                                    entropy_gap_weights)
-from mmkd.models.distillers.base_distiller import BaseDistiller
 from mmkd.registry import MODELS
+from mmkd.utils.checks import check_choice
+from ..builder import build_model, distiller_data_preprocessor
 
 __all__ = ['BDKDOnlineDistiller', 'EVAL_MODELS']
 
@@ -97,19 +98,13 @@ class BDKDOnlineDistiller(BaseModel):
                  eval_model: str = 'student',
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        student = BaseDistiller._build_model(student, 'student')
-        if data_preprocessor is None:
-            data_preprocessor = getattr(student, 'data_preprocessor', None)
-        elif isinstance(data_preprocessor, dict) and \
-                'type' not in data_preprocessor:
-            # mmpretrain dataset bases give a top-level data_preprocessor
-            # without a type, which the Runner passes to the model.
-            data_preprocessor = dict(
-                data_preprocessor, type='mmpretrain.ClsDataPreprocessor')
+        student = build_model(student, 'student')
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            data_preprocessor=distiller_data_preprocessor(
+                data_preprocessor, student, 'mmpretrain.ClsDataPreprocessor'),
+            init_cfg=init_cfg)
         self.student = student
-        self.teacher = BaseDistiller._build_model(teacher, 'teacher')
+        self.teacher = build_model(teacher, 'teacher')
         for role, net in (('student', self.student), ('teacher',
                                                       self.teacher)):
             missing = [
@@ -134,9 +129,7 @@ class BDKDOnlineDistiller(BaseModel):
         Args:
             eval_model (str): ``'student'`` or ``'teacher'``.
         """
-        if eval_model not in EVAL_MODELS:
-            raise ValueError(f'eval_model must be one of {EVAL_MODELS}, got '
-                             f'{eval_model!r}')
+        check_choice('eval_model', eval_model, EVAL_MODELS)
         self.eval_model = eval_model
 
     @property
