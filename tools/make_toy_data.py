@@ -8,7 +8,7 @@ Example::
         --out-dir data/toy_small --preview /tmp/toy_preview.png
 
 A re-run with the same parameters finds ``<out-dir>/meta.json`` and skips;
-``--force`` regenerates. See ``mmkd/datasets/toy_digits.py`` for the layout.
+``--force`` regenerates. See ``mmkd/datasets/toy_digits/`` for the layout.
 """
 import argparse
 import importlib.util
@@ -22,13 +22,17 @@ def _load_toy_digits():
     """Import ``mmkd.datasets.toy_digits`` without importing ``mmkd``.
 
     ``mmkd/__init__.py`` may pull in torch / mmengine; the generator needs
-    only numpy, PIL and scikit-learn, so it is loaded straight from its file
-    (which also works from a plain clone without ``pip install -e .``).
+    only numpy, PIL and scikit-learn, so its package is loaded straight from
+    its folder (which also works from a plain clone without
+    ``pip install -e .``).
     """
-    path = osp.join(
+    folder = osp.join(
         osp.dirname(osp.dirname(osp.abspath(__file__))), 'mmkd', 'datasets',
-        'toy_digits.py')
-    spec = importlib.util.spec_from_file_location('_mmkd_toy_digits', path)
+        'toy_digits')
+    spec = importlib.util.spec_from_file_location(
+        '_mmkd_toy_digits',
+        osp.join(folder, '__init__.py'),
+        submodule_search_locations=[folder])
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses need the module registered
     spec.loader.exec_module(module)
