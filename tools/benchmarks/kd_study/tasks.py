@@ -1,0 +1,228 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The study catalogue: each task's teacher, student and variants, the
+loss-weight grids and the options that point a test loop at a split."""
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+#: The repository root; runs start there and the study's paths are
+#: relative to it.
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+SEEDS = (0, 1, 2)
+#: The loss-weight grids: 4x apart, the middle one the config's value
+#: before the sweep.
+GRID = (0.25, 1.0, 4.0)
+#: How many steps a sweep may add beyond its grid (see sweep_values).
+MAX_EXTEND = 2
+
+
+class Variant:
+    """One variant of a study: the student alone or a distillation config.
+
+    Args:
+        name (str): Short name, used in run ids and tables.
+        config (str): Config path from the repository root.
+        label (str): Row label for tables.
+        knob (str, optional): The ``--cfg-options`` key of the loss weight
+            the sweep varies. Defaults to None (no sweep).
+        sweep (Sequence[float]): The knob's values in the sweep.
+        uses (Sequence[str]): Variants whose chosen knob values this one
+            must carry (the combinations). Defaults to ().
+        options (Sequence[str]): Extra ``--cfg-options`` of every run.
+    """
+
+    def __init__(self,
+                 name: str,
+                 config: str,
+                 label: str,
+                 knob: Optional[str] = None,
+                 sweep: Sequence[float] = (),
+                 uses: Sequence[str] = (),
+                 options: Sequence[str] = ()) -> None:
+        self.name = name
+        self.config = config
+        self.label = label
+        self.knob = knob
+        self.sweep = tuple(sweep)
+        self.uses = tuple(uses)
+        self.options = tuple(options)
+
+    @property
+    def distills(self) -> bool:
+        return self.name != 'student'
+
+
+class Task:
+    """What differs between the detection and the classification study.
+
+    Args:
+        name (str): ``'det'`` or ``'cls'``.
+        teacher_config (str): The converged teacher's config.
+        variants (Sequence[Variant]): The student alone first, then the
+            distillation variants, in table order.
+        metric (str): The metric that picks weights (higher is better).
+        prefixes (Sequence[str]): Metric-name prefixes kept in results.
+        split_options (Callable): Split name -> ``--cfg-options`` that point
+            the test loop at that split.
+    """
+
+    def __init__(self, name: str, teacher_config: str,
+                 variants: Sequence[Variant], metric: str,
+                 prefixes: Sequence[str],
+                 split_options: Callable[[str], List[str]]) -> None:
+        self.name = name
+        self.teacher_config = teacher_config
+        self.variants: Dict[str, Variant] = {v.name: v for v in variants}
+        self.metric = metric
+        self.prefixes = tuple(prefixes)
+        self.split_options = split_options
+
+    @property
+    def student_config(self) -> str:
+        return self.variants['student'].config
+
+    @property
+    def results(self) -> str:
+        """Default folder of the result files (committed)."""
+        return osp.join('tools', 'benchmarks', 'results',
+                        f'toy_{self.name}_study')
+
+
+def _grid(center: float) -> Tuple[float, ...]:
+    return tuple(round(center * g, 10) for g in GRID)
+
+
+_W = 'model.distill_losses.{}.loss_weight'
+_WD = 'model.distill_losses.loss_wkd_l.wd_weight'
+DET_DIR = osp.join('configs', 'toy_digits')
+DET_DATA = 'data/toy_digits/det/'
+
+
+def _det(kind: str) -> str:
+    return osp.join(DET_DIR,
+                    f'faster-rcnn_r50-w32-to-r18-w16_fpn_{kind}_toy-digits.py')
+
+
+def det_split_options(split: str) -> List[str]:
+    """``--cfg-options`` that point a toy detection test loop at ``split``."""
+    return [
+        f'test_dataloader.dataset.ann_file=annotations/instances_{split}.json',
+        f'test_dataloader.dataset.data_prefix.img=images/{split}/',
+        f'test_evaluator.ann_file={DET_DATA}annotations/'
+        f'instances_{split}.json',
+    ]
+
+
+def cls_split_options(split: str) -> List[str]:
+    """``--cfg-options`` that point a toy classification test loop at
+    ``split``."""
+    return [f'test_dataloader.dataset.data_prefix={split}']
+
+
+def _one_stage(detector: str, kind: str) -> str:
+    return osp.join(
+        DET_DIR, f'{detector}_r50-w32-to-r18-w16_fpn_{kind}_toy-digits.py')
+
+
+def one_stage_task(detector: str) -> 'Task':
+    """The toy study of a one-stage detector (``'gfl'`` or
+    ``'retinanet'``): the student alone, KD and WKD-L on the dense class
+    outputs, FitNet and WKD-F on FPN, and for GFL the box-bin terms (W1,
+    LD's KL through mmkd, and mmdet's own LD detector)."""
+    def pair(kind: str) -> str:
+        return _one_stage(detector, kind)
+
+    variants = [
+        Variant('student',
+                osp.join(DET_DIR, f'{detector}_r18-w16_fpn_toy-digits.py'),
+                'student alone'),
+        Variant('kd', pair('kd'), 'KD (dense class outputs)',
+                _W.format('loss_kd'), _grid(1.0)),
+        Variant('wkd-l', pair('wkd-l'), 'WKD-L (dense, exclusive)', _WD,
+                _grid(10.0)),
+        Variant('fitnet', pair('fitnet'), 'FitNet (FPN)',
+                _W.format('loss_fitnet'), _grid(1.0)),
+        Variant('wkd-f-fpn', pair('wkd-f-fpn'), 'WKD-F (FPN)',
+                _W.format('loss_wkd_f'), _grid(0.01)),
+        Variant('wkd-f-fpn-gt', pair('wkd-f-fpn-gt'),
+                'WKD-F (FPN, GT regions)', uses=('wkd-f-fpn', )),
+        Variant('wkd-lf', pair('wkd-lf'), 'WKD-L + WKD-F',
+                uses=('wkd-l', 'wkd-f-fpn')),
+    ]
+    if detector == 'gfl':
+        variants[3:3] = [
+            Variant('wkd-l-normalized', pair('wkd-l-normalized'),
+                    'WKD-L (dense, normalized)', uses=('wkd-l', )),
+            Variant('wkd-box', pair('wkd-box'), 'W1 on box bins',
+                    _W.format('loss_box'), _grid(0.25)),
+            Variant('kl-box', pair('kl-box'), 'KL on box bins (LD, mmkd)',
+                    _W.format('loss_box'), _grid(0.25)),
+            Variant('ld', osp.join(
+                DET_DIR, 'ld_r18-w16-gfl-r50-w32_fpn_toy-digits.py'),
+                'LD (mmdet, as configured)'),
+        ]
+        variants.append(
+            Variant('wkd-lf-box', pair('wkd-lf-box'),
+                    'WKD-L + WKD-F + W1 box',
+                    uses=('wkd-l', 'wkd-f-fpn', 'wkd-box')))
+    return Task(
+        detector,
+        osp.join(DET_DIR, f'{detector}_r50-w32_fpn_3x_toy-digits.py'),
+        variants, 'coco/bbox_mAP', ('coco/', ), det_split_options)
+
+
+CLS_DIR = osp.join('configs', 'toy_digits_cls')
+
+
+def _cls(kind: str) -> str:
+    return osp.join(CLS_DIR, f'{kind}_r18-w16-to-r18-w8_toy-digits-cls.py')
+
+
+TASKS: Dict[str, Task] = {
+    'det': Task(
+        'det', osp.join(DET_DIR, 'faster-rcnn_r50-w32_fpn_3x_toy-digits.py'),
+        [
+            Variant('student',
+                    osp.join(DET_DIR, 'faster-rcnn_r18-w16_fpn_toy-digits.py'),
+                    'student alone'),
+            Variant('kd', _det('kd'), 'KD (RoI logits)',
+                    _W.format('loss_kd'), _grid(1.0)),
+            Variant('dkd', _det('dkd'), 'DKD (RoI logits)',
+                    _W.format('loss_dkd'), _grid(1.0)),
+            Variant('wkd-l', _det('wkd-l'), 'WKD-L (RoI logits)', _WD,
+                    _grid(10.0)),
+            Variant('fitnet', _det('fitnet'), 'FitNet (FPN)',
+                    _W.format('loss_fitnet'), _grid(1.0)),
+            Variant('wkd-f-roi', _det('wkd-f'), 'WKD-F (RoI features)',
+                    _W.format('loss_wkd_f'), _grid(0.02)),
+            Variant('wkd-f-fpn', _det('wkd-f-fpn'), 'WKD-F (FPN)',
+                    _W.format('loss_wkd_f'), _grid(0.01)),
+            Variant('wkd-lf', _det('wkd-lf'), 'WKD-L + WKD-F (RoI)',
+                    uses=('wkd-l', 'wkd-f-roi')),
+            Variant('wkd-lf-bbox', _det('wkd-lf-bbox'),
+                    'WKD-L + WKD-F + box KD', uses=('wkd-l', 'wkd-f-roi')),
+            # The overhead issue's cheaper option: the foreground RoIs only.
+            Variant('wkd-f-roi-fg', _det('wkd-f'),
+                    'WKD-F (RoI, fg RoIs only)', uses=('wkd-f-roi', ),
+                    options=('model.distill_inputs.loss_wkd_f.rois=fg', )),
+        ], 'coco/bbox_mAP', ('coco/', ), det_split_options),
+    'cls': Task(
+        'cls', osp.join(CLS_DIR, 'resnet18-w16_60e-mixup_toy-digits-cls.py'),
+        [
+            Variant('student',
+                    osp.join(CLS_DIR, 'resnet18-w8_toy-digits-cls.py'),
+                    'student alone'),
+            Variant('kd', _cls('kd'), 'KD', _W.format('loss_kd'),
+                    _grid(0.9)),
+            Variant('dkd', _cls('dkd'), 'DKD', _W.format('loss_dkd'),
+                    _grid(1.0)),
+            Variant('wkd-l', _cls('wkd-l'), 'WKD-L', _WD, _grid(30.0)),
+            Variant('wkd-f', _cls('wkd-f'), 'WKD-F', _W.format('loss_wkd_f'),
+                    _grid(0.05)),
+            Variant('wkd-lf', _cls('wkd-lf'), 'WKD-L + WKD-F',
+                    uses=('wkd-l', 'wkd-f')),
+        ], 'accuracy/top1', ('accuracy/', 'calibration/'),
+        cls_split_options),
+    'gfl': one_stage_task('gfl'),
+    'retinanet': one_stage_task('retinanet'),
+}
