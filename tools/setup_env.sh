@@ -53,7 +53,7 @@ log "installing build tools and the pinned stack"
 "${PIP[@]}" install -r requirements/stack.txt
 
 # mmcv: one wheel per torch build (pip's own cache ignores the torch version, see
-# platform_notes item 3), built with -std=c++20 for torch 2.14's headers.
+# the README's stack section), built with -std=c++20 for torch 2.14's headers.
 TORCH_TAG=$("$PY" -c 'import torch, sys; print(torch.__version__.replace("+", "_") + ("_cuda" if torch.cuda.is_available() else "_cpu") + "_py%d%d" % sys.version_info[:2])')
 CACHE_DIR="$WHEEL_CACHE/torch-$TORCH_TAG"
 mkdir -p "$CACHE_DIR"

@@ -1,7 +1,7 @@
 # Student of the R101 -> R18 pair: Faster R-CNN R18-FPN, ImageNet-pretrained
 # backbone, 1x schedule with multi-scale training (short side 640-800).
 #
-# Schedule vs the paper (methods.md section 3): the paper trains 180k
+# Schedule vs the paper (docs/methods.md section 3): the paper trains 180k
 # iterations at batch 8 with lr 0.01 (x0.1 at 120k and 160k), i.e. about 12
 # epochs of COCO train2017, decays at epoch ~8 and ~11. mmdet's 1x schedule
 # (12 epochs, batch 16 = 8 GPUs x 2, lr 0.02, decays at 8 and 11) is the same

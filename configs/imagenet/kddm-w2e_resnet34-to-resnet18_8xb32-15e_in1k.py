@@ -1,6 +1,6 @@
 # KDDM W2 (E), ImageNet ResNet34 -> ResNet18: exact OT between the pooled
 # penultimate features (512-d on both sides, so no connector) of each
-# GPU's batch of 32 (methods.md section 6). The other KDDM metrics inherit
+# GPU's batch of 32 (docs/methods.md section 6). The other KDDM metrics inherit
 # this file and change the loss only.
 #
 # Protocol of the public KDDM code (the sources report CIFAR/SVHN only):

@@ -2,7 +2,7 @@
 # Gaussians of the last stage (Conv5, post-ReLU, 512 x 7 x 7 on both sides),
 # mean-cov ratio gamma 2, 4 x 4 grid as the official configs run (the paper
 # text says 1), w_F 0.02 decayed with a cosine from the first epoch
-# (methods.md sections 2 and 4). The widths are equal, but the official code
+# (docs/methods.md sections 2 and 4). The widths are equal, but the official code
 # still passes the student feature through its bottleneck projector (its
 # WKD.PROJECTOR default 'bottleneck': 1x1 conv 256, 3x3 conv 256, 1x1 conv
 # 512, then BN + ReLU) in every ImageNet setting, and w_F was tuned with it.

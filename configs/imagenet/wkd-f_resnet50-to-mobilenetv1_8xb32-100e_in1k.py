@@ -1,7 +1,7 @@
 # WKD-F, ImageNet ResNet50 -> MobileNetV1 (paper: 73.12 top-1). The last
 # stages differ in width (1024 vs 2048 channels, both 7 x 7), so the student
 # goes through the ImageNet bottleneck projector (1x1 conv 256, 3x3 conv
-# 256, 1x1 conv 2048, BN + ReLU; methods.md section 2). gamma 2, 4 x 4 grid,
+# 256, 1x1 conv 2048, BN + ReLU; docs/methods.md section 2). gamma 2, 4 x 4 grid,
 # w_F 0.005 decayed with a cosine from the first epoch.
 _base_ = './_base_/resnet50-to-mobilenetv1_8xb32-100e_in1k.py'
 

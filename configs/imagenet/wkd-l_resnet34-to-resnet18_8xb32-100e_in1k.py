@@ -1,5 +1,5 @@
 # WKD-L, ImageNet ResNet34 -> ResNet18 (paper: 72.49 top-1). Official
-# hyper-parameters (methods.md section 1): tau 2, kappa 1, lambda 30,
+# hyper-parameters (docs/methods.md section 1): tau 2, kappa 1, lambda 30,
 # Sinkhorn eta 0.05 with 10 iterations, target separation on; lambda decays
 # with a cosine from the first epoch (section 4). The cost matrix is the
 # official ResNet34 one (see _base_/wkd-recipe_8xb32-100e_in1k.py).

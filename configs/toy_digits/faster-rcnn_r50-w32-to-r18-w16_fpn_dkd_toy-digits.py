@@ -1,5 +1,5 @@
 # DKD baseline on the same aligned RoI logits (detection ports: tau 1,
-# alpha 1, beta 0.25; methods.md section 5).
+# alpha 1, beta 0.25; docs/methods.md section 5).
 _base_ = './faster-rcnn_r50-w32-to-r18-w16_fpn_distill_toy-digits.py'
 
 model = dict(

@@ -21,7 +21,7 @@ custom_hooks = [
         cost_file=_base_.cost_file,
         kappa=1.0,
         num_per_class=100),
-    # lambda decays with a cosine over the run (methods.md section 4).
+    # lambda decays with a cosine over the run (docs/methods.md section 4).
     dict(type='mmkd.DistillWeightScheduleHook', by_epoch=False),
     dict(type='mmkd.StudentCheckpointHook'),
 ]

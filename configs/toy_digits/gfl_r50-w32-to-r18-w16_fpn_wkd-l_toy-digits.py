@@ -26,7 +26,7 @@ custom_hooks = [
         kappa=1.0,
         num_per_class=100,
         bg_per_image=16),
-    # lambda decays with a cosine over the run (methods.md section 4).
+    # lambda decays with a cosine over the run (docs/methods.md section 4).
     dict(type='mmkd.DistillWeightScheduleHook', by_epoch=False),
     dict(type='mmkd.StudentCheckpointHook'),
 ]

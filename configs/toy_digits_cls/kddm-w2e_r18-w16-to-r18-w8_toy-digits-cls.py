@@ -1,6 +1,6 @@
 # KDDM on the toy pair, W2 (E): exact OT between the batch's pooled
 # penultimate features of student and teacher (squared Euclidean cost,
-# uniform weights; methods.md section 6). The other KDDM metrics inherit
+# uniform weights; docs/methods.md section 6). The other KDDM metrics inherit
 # this file and change the loss only.
 #
 # Protocol of the public KDDM code: the student starts from its own trained

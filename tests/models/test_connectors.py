@@ -22,7 +22,7 @@ def test_bottleneck_projector_shape_and_final_relu():
 
 def test_bottleneck_projector_is_the_official_conv_reg_bottleneck():
     # WKD's ConvRegBottleNeck: relu(bn(conv1x1(conv3x3(conv1x1(x))))), the
-    # convolutions biased and nothing between them (methods.md section 2)
+    # convolutions biased and nothing between them (docs/methods.md section 2)
     import torch.nn.functional as F
     proj = BottleneckProjector(4, 6, mid_channels=8).eval()
     c1, c2, c3, bn = proj.layers[0], proj.layers[3], proj.layers[6], \

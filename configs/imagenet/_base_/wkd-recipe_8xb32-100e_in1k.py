@@ -1,6 +1,6 @@
 # The WKD ImageNet recipe on mmpretrain's bases: ImageNet at 224 px, batch
 # 256 (8 GPUs x 32), 100 epochs, SGD momentum 0.9 with Nesterov, wd 1e-4,
-# lr 0.1 x0.1 at epochs 30/60/90 (methods.md section 3).
+# lr 0.1 x0.1 at epochs 30/60/90 (docs/methods.md section 3).
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',

@@ -2,7 +2,7 @@
 """MobileNetV1 (Howard et al., 2017) for mmpretrain classifiers.
 
 mmpretrain 1.2 ships MobileNetV2/V3 only; the WKD ImageNet experiments use
-MobileNetV1 as the student of ResNet-50 (methods.md section 3).
+MobileNetV1 as the student of ResNet-50 (docs/methods.md section 3).
 """
 from typing import Optional, Sequence, Tuple, Union
 
