@@ -62,6 +62,25 @@ _REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
                     'openmmlab://', 'mmcls://', 's3://', 'pavi://')
 
 
+def _from_official_cifar(ckpt: dict, model: nn.Module, arg: str,
+                         filename: str) -> Dict[str, Tensor]:
+    """The state dict of a CRD / mdistiller / WKD CIFAR checkpoint
+    (``{'model': official state dict, ...}``) in ``model``'s keys."""
+    from .backbones.cifar_checkpoint import (CIFAR_ARCHS, official_arch_of,
+                                             official_to_mmkd)
+    arch = official_arch_of(model)
+    if arch is None:
+        raise RuntimeError(
+            f"{arg} {filename!r} holds {{'model': ...}}, the format of the "
+            'CRD / mdistiller CIFAR checkpoints, but the model is none of '
+            f'the CIFAR zoo classifiers ({", ".join(CIFAR_ARCHS)}); build it '
+            'with mmkd.models.backbones.cifar_classifier_cfg(arch).')
+    try:
+        return official_to_mmkd(ckpt, arch)
+    except ValueError as e:
+        raise RuntimeError(f'{arg} {filename!r}: {e}') from e
+
+
 def load_checkpoint_into(model: nn.Module,
                          filename: str,
                          strict: bool = True,
@@ -69,8 +88,11 @@ def load_checkpoint_into(model: nn.Module,
     """Load a checkpoint into ``model``, listing every mismatch.
 
     Accepts runner checkpoints (``{'state_dict': ...}``), bare state dicts,
-    DDP state dicts (``module.`` prefix) and distiller checkpoints saved with
-    ``save_teacher=True`` (``teacher.`` prefix).
+    DDP state dicts (``module.`` prefix), distiller checkpoints saved with
+    ``save_teacher=True`` (``teacher.`` prefix) and the CRD / mdistiller
+    CIFAR checkpoints (``{'model': state_dict, 'epoch', 'accuracy',
+    'optimizer', ...}`` with the official module names) for the CIFAR zoo
+    classifiers (:func:`~mmkd.models.backbones.official_to_mmkd`).
 
     Args:
         model (nn.Module): The model to load into.
@@ -97,6 +119,10 @@ def load_checkpoint_into(model: nn.Module,
     except Exception as e:  # noqa: BLE001 - re-raised with context
         raise RuntimeError(f'Could not read {arg} {filename!r}: '
                            f'{type(e).__name__}: {e}') from e
+    if isinstance(ckpt, dict) and 'state_dict' not in ckpt and \
+            isinstance(ckpt.get('model'), dict):
+        ckpt = dict(state_dict=_from_official_cifar(ckpt, model, arg,
+                                                    filename))
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not state or not all(
             isinstance(v, Tensor) for v in state.values()):
@@ -134,10 +160,11 @@ def load_checkpoint_into(model: nn.Module,
         msg = (f'{arg} {filename!r} does not match the {role} model:\n  ' +
                '\n  '.join(problems))
         if strict:
+            hint = (f', or pass {arg}_strict=False to load what matches'
+                    if role == 'teacher' else '')
             raise RuntimeError(
                 msg + f'\nCheck that the {role} config is the one the '
-                f'checkpoint was trained with, or pass {arg}_strict=False to '
-                'load what matches.')
+                f'checkpoint was trained with{hint}.')
         print_log(msg, logger='current', level=logging.WARNING)
     model.load_state_dict(
         {

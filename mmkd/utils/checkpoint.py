@@ -9,6 +9,7 @@ numpy arrays) and numpy scalars in ``meta``. Rather than turning the safety
 off for every file, we allow-list exactly those types; anything else in a
 checkpoint is still refused by torch.
 """
+import argparse
 import pickle
 from typing import Any, List, Tuple, Union
 
@@ -56,7 +57,12 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
 
 
 def safe_checkpoint_globals() -> List[Union[object, Tuple[object, str]]]:
-    """The globals that MMEngine runner checkpoints need to be unpickled.
+    """The globals that MMEngine runner checkpoints and the shared CIFAR
+    teacher files (``{'model': state_dict, ...}`` with the training
+    options as an ``argparse.Namespace``) need to be unpickled.
+
+    ``argparse.Namespace`` is a plain attribute bag: unpickling one only
+    sets its ``__dict__``, so it runs no code.
 
     Returns:
         list: Classes and functions (or ``(function, pickled_name)`` pairs)
@@ -65,7 +71,7 @@ def safe_checkpoint_globals() -> List[Union[object, Tuple[object, str]]]:
     from mmengine.logging import HistoryBuffer
     return [
         HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'),
-        *_numpy_globals()
+        argparse.Namespace, *_numpy_globals()
     ]
 
 

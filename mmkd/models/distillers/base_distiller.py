@@ -67,6 +67,10 @@ class BaseDistiller(BaseModel):
         teacher_ckpt_strict (bool): Raise when the checkpoint keys do not
             match the teacher (the mismatched keys are listed either way).
             Defaults to True.
+        student_ckpt (str, optional): Weights the student starts from (the
+            formats :func:`~mmkd.models.checkpoint_io.load_checkpoint_into`
+            reads, e.g. a CRD CIFAR checkpoint), loaded strictly and
+            protected from the runner's ``init_weights``. Defaults to None.
         teacher_trainable (bool): Not supported (raises): the teacher has no
             training losses in these distillers; online distillation is
             :class:`~mmkd.models.BDKDOnlineDistiller`. Defaults to False.
@@ -100,6 +104,7 @@ class BaseDistiller(BaseModel):
                  distill_inputs: Optional[dict] = None,
                  connectors: Optional[dict] = None,
                  teacher_ckpt_strict: bool = True,
+                 student_ckpt: Optional[str] = None,
                  teacher_trainable: bool = False,
                  save_teacher: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
@@ -125,6 +130,9 @@ class BaseDistiller(BaseModel):
             self.load_teacher_checkpoint(teacher_ckpt,
                                          strict=teacher_ckpt_strict)
         self.freeze_teacher()
+        if student_ckpt is not None:
+            load_checkpoint_into(self.student, student_ckpt, role='student')
+            self.student._is_init = True
 
         self.distill_losses = build_children(distill_losses,
                                              'distill_losses')
