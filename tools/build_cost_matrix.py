@@ -21,8 +21,9 @@ checks against its run) and a heatmap PNG beside it are written.
   (locations away from every box) last (``mmkd.apis.cost_matrix``).
 * An mmpretrain classifier teacher gives a ``(num_classes, num_classes)``
   matrix from its logits (``--source logits``, as the official ImageNet
-  matrices) or penultimate features (``--source pre_logits``, as the paper)
-  (``mmkd.apis.cls_cost_matrix``).
+  matrices), penultimate features (``--source pre_logits``, as the paper)
+  or every position of its last-stage feature map (``--source feature``,
+  as the official CIFAR matrices) (``mmkd.apis.cls_cost_matrix``).
 """
 import argparse
 import sys

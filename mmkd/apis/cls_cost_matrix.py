@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from mmkd.models.recorder import StageRecorder
 from mmkd.utils.checks import check_choice, check_int
 from .class_rows import ClassRows, class_names_of, cka_cost_on_main_process
 from .collect import Preprocess, own_preprocess
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 #: What :func:`collect_classification_class_features` can read.
-CLS_FEATURE_SOURCES = ('logits', 'pre_logits')
+CLS_FEATURE_SOURCES = ('logits', 'pre_logits', 'feature')
 
 
 def _labels_of(data_samples: list) -> Tensor:
@@ -64,11 +65,16 @@ def collect_classification_class_features(
             dataloader of the classifier's dataset; the training pipeline's
             augmentation is fine, the official matrices used the train set).
         source (str): ``'logits'`` (the head's output, as the official
-            ImageNet matrices) or ``'pre_logits'`` (the head's input
-            features after ``pre_logits``, as the paper). Defaults to
-            ``'logits'``.
+            ImageNet matrices), ``'pre_logits'`` (the head's input
+            features after ``pre_logits``, as the paper) or ``'feature'``
+            (the backbone's ``DISTILL_STAGE`` output, else its last output:
+            every spatial position of every image is a row of ``C``
+            channels, image by image, as the official CIFAR matrices).
+            Defaults to ``'logits'``.
         num_per_class (int): Rows to collect per class (stop early once every
-            class has them). Defaults to 100.
+            class has them); with ``'feature'`` an image gives ``H * W``
+            rows (the official CIFAR-100 matrices: 500 images x 64
+            positions = 32000). Defaults to 100.
         max_batches (int, optional): Stop after this many batches.
         progress (bool): Show mmengine's progress bar. Defaults to True.
         class_names (Sequence[str], optional): Names for error messages.
@@ -99,6 +105,11 @@ def collect_classification_class_features(
     rows = ClassRows(
         class_names_of(class_names, num_classes), num_per_class)
     preprocess = own_preprocess(classifier, preprocess)
+    backbone = classifier.backbone
+    stage = getattr(backbone, 'DISTILL_STAGE', None)
+    recorder = StageRecorder(
+        dict(feature=dict(backbone.named_modules())[stage]
+             if stage else backbone))
     was_training = classifier.training
     classifier.eval()
     try:
@@ -108,8 +119,12 @@ def collect_classification_class_features(
             labels = _labels_of(samples).cpu()
             if source == 'logits':
                 feats = classifier(inputs, mode='tensor')
-            else:
+            elif source == 'pre_logits':
                 feats = classifier.extract_feat(inputs, stage='pre_logits')
+            else:
+                with recorder.recording():
+                    classifier.extract_feat(inputs, stage='backbone')
+                feats = recorder.get('feature', 'teacher', 'the stage')
             if isinstance(feats, (tuple, list)):
                 feats = feats[-1]
             bad = labels[(labels < 0) | (labels >= num_classes)]
@@ -117,7 +132,12 @@ def collect_classification_class_features(
                 raise ValueError(
                     f'Label {int(bad.min())} is outside the {num_classes} '
                     'classes of the classifier head.')
-            rows.add(feats.detach().flatten(1).float().cpu(), labels)
+            feats = feats.detach().float()
+            if source == 'feature':  # (N, C, H, W) -> (N * H * W, C)
+                positions = feats.shape[2:].numel()
+                feats = feats.flatten(2).transpose(1, 2).flatten(0, 1)
+                labels = labels.repeat_interleave(positions)
+            rows.add(feats.flatten(1).cpu(), labels)
     finally:
         classifier.train(was_training)
     return rows.stack('Each class needs at least 2 images; use more batches '

@@ -14,7 +14,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
-from mmkd.losses.wkd_logit_loss import as_cost_matrix, check_cost_width
+from mmkd.losses.wkd_logit_loss import (as_cost_matrix, check_cost_width,
+                                        read_cost_file)
 
 __all__ = [
     'off_diagonal_range', 'plot_cost_matrix', 'save_cost_matrix',
@@ -164,7 +165,7 @@ def load_cost_matrix_and_record(
     """A cost file's matrix (validated, float32, CPU) and its record (None
     for files without one, such as the official ``.pth`` files)."""
     if osp.splitext(path)[1].lower() in ('.pth', '.pt') and osp.isfile(path):
-        loaded = torch.load(path, map_location='cpu', weights_only=True)
+        loaded = read_cost_file(path)
         if isinstance(loaded, dict) and 'cost_matrix' in loaded:
             return as_cost_matrix(loaded['cost_matrix']).float(), \
                 loaded.get('record')

@@ -58,7 +58,8 @@ def build_teacher_cost_matrix(
             (one-stage) per image (detectors only). Defaults to 16.
         seed (int): Seed of the background draw (detectors only).
             Defaults to 0.
-        source (str): ``'logits'`` or ``'pre_logits'`` (classifiers only,
+        source (str): ``'logits'``, ``'pre_logits'`` or ``'feature'``
+            (classifiers only,
             see :func:`~mmkd.apis.collect_classification_class_features`;
             two-stage detectors use the RoI head's penultimate features,
             one-stage ones their head's classification-branch features).

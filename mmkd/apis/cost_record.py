@@ -87,8 +87,8 @@ def cost_matrix_record(teacher: nn.Module,
         num_per_class (int): Samples asked for per class.
         class_names (Sequence[str], optional): The rows' names (background
             last for detectors), None if unknown.
-        source (str): A classifier's class features (``'logits'`` or
-            ``'pre_logits'``); ignored for detectors, whose source is
+        source (str): A classifier's class features (``'logits'``,
+            ``'pre_logits'`` or ``'feature'``); ignored for detectors, whose source is
             :data:`DETECTOR_SOURCE` (two-stage) or :data:`DENSE_SOURCE`
             (one-stage). Defaults to ``'logits'``.
         bg_per_image (int): Background RoIs (two-stage) or locations

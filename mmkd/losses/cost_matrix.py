@@ -70,11 +70,31 @@ def linear_cka(x: Tensor, y: Tensor) -> Tensor:
     return hsic / (norm_x * norm_y).clamp(min=tiny)
 
 
+#: Up to this many rows per class, the Gram matrices (b x b) are used; with
+#: more (every position of CIFAR feature maps: 500 x 64 rows per class) the
+#: (d x d) cross products, which never form a b x b matrix.
+_GRAM_ROWS = 4096
+
+
+def _feature_space_hsic(x: Tensor) -> Tensor:
+    """``||Xc_j^T Xc_i||_F^2`` of every class pair, (n, n), from the
+    ``(d x d)`` cross products: one centred class at a time (centring one
+    side is enough, ``Xc_i^T 1 = 0``), so memory stays O(n d^2 + b d)."""
+    n = x.shape[0]
+    inner = x.new_zeros(n, n)
+    for i in range(n):
+        xi = x[i] - x[i].mean(dim=0, keepdim=True)
+        inner[i, i:] = torch.matmul(xi.t(), x[i:]).square().sum(dim=(1, 2))
+    return torch.triu(inner) + torch.triu(inner, diagonal=1).t()
+
+
 def cka_similarity_matrix(class_features: Tensor) -> Tensor:
     """Pairwise linear CKA between classes, with batched Gram matrices.
 
-    Memory is O(n b^2) for the flattened Gram matrices; time is dominated
-    by one (n x b^2) @ (b^2 x n) matmul.
+    With up to 4096 rows per class, memory is O(n b^2) for the flattened
+    Gram matrices and time is dominated by one (n x b^2) @ (b^2 x n)
+    matmul; with more rows (CIFAR feature maps) the (d x d) cross products
+    of each class pair are used instead, O(n d^2 + b d) memory.
 
     Args:
         class_features (torch.Tensor): Features of shape (n, b, d): b
@@ -89,9 +109,15 @@ def cka_similarity_matrix(class_features: Tensor) -> Tensor:
     if class_features.dim() != 3:
         raise ValueError('class_features must have shape (n_classes, b, d), '
                          f'got {shape_str(class_features.shape)}')
-    grams = _centred_gram(_float(class_features)).flatten(1)
-    norms = grams.norm(dim=1)
-    inner = grams @ grams.t()
+    x = _float(class_features)
+    n, b, d = x.shape
+    if b * b <= max(d * d, _GRAM_ROWS**2):
+        grams = _centred_gram(x).flatten(1)
+        norms = grams.norm(dim=1)
+        inner = grams @ grams.t()
+    else:
+        inner = _feature_space_hsic(x)
+        norms = inner.diagonal().sqrt()
     tiny = torch.finfo(inner.dtype).tiny
     sim = inner / (norms[:, None] * norms[None, :]).clamp(min=tiny)
     sim = (sim + sim.t()) / 2

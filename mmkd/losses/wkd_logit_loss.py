@@ -80,6 +80,27 @@ def check_cost_width(cost_size: int, num_classes: int) -> None:
     raise ValueError(msg)
 
 
+def read_cost_file(path: str):
+    """What a ``.pth``/``.pt`` (``torch.load``, ``weights_only``, on the CPU)
+    or ``.npy`` cost file holds.
+
+    Raises:
+        ValueError: If the file cannot be read (truncated, corrupted, or
+            holding objects ``weights_only`` refuses); the message names the
+            file and how to get a good one.
+    """
+    try:
+        if path.lower().endswith('.npy'):
+            return np.load(path, allow_pickle=False)
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:  # noqa: BLE001 - re-raised with the path and fix
+        raise ValueError(
+            f'Cannot read the cost matrix file {path!r} ({type(e).__name__}: '
+            f'{e}); it is truncated or corrupted, or not a cost file. Delete '
+            'it so that CostMatrixHook builds it again from the teacher, or '
+            'rebuild it with tools/build_cost_matrix.py.') from e
+
+
 def as_cost_matrix(cost_matrix: CostLike,
                      kappa: Optional[float] = None) -> Tensor:
     """Load a cost matrix from a file, array or tensor, and validate it.
@@ -109,14 +130,11 @@ def as_cost_matrix(cost_matrix: CostLike,
             raise FileNotFoundError(
                 f'cost matrix file {path!r} does not exist; build it with '
                 'tools/build_cost_matrix.py or fix the path')
-        if ext == '.npy':
-            loaded = np.load(path, allow_pickle=False)
-        else:
-            loaded = torch.load(path, map_location='cpu', weights_only=True)
-            # mmkd's cost files keep what they were built from beside the
-            # matrix (mmkd.apis.save_cost_matrix)
-            if isinstance(loaded, dict) and 'cost_matrix' in loaded:
-                loaded = loaded['cost_matrix']
+        loaded = read_cost_file(path)
+        # mmkd's cost files keep what they were built from beside the
+        # matrix (mmkd.apis.save_cost_matrix)
+        if isinstance(loaded, dict) and 'cost_matrix' in loaded:
+            loaded = loaded['cost_matrix']
         cost_matrix = loaded
     if isinstance(cost_matrix, np.ndarray):
         cost_matrix = torch.from_numpy(np.ascontiguousarray(cost_matrix))

@@ -3,7 +3,8 @@ from .backbones import MobileNetV1
 from .builder import build_model
 from .checkpoint_io import (load_checkpoint_into, strip_prefix,
                             student_state_dict_from)
-from .connectors import BottleneckProjector, ConvConnector, LinearConnector
+from .connectors import (BottleneckProjector, ConvConnector,
+                         ConvRegConnector, LinearConnector)
 from .distillers import (BaseDetectorDistiller, BaseDistiller,
                          ClassificationDistiller, DetectionDistiller,
                          SingleStageDistiller)
@@ -12,6 +13,7 @@ from .online import BDKDOnlineDistiller
 __all__ = [
     'BaseDetectorDistiller', 'BaseDistiller', 'BDKDOnlineDistiller',
     'BottleneckProjector', 'ClassificationDistiller', 'ConvConnector',
+    'ConvRegConnector',
     'DetectionDistiller', 'LinearConnector', 'MobileNetV1',
     'SingleStageDistiller', 'build_model', 'load_checkpoint_into',
     'strip_prefix', 'student_state_dict_from'

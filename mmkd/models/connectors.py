@@ -16,7 +16,10 @@ from torch import Tensor
 from mmkd.registry import MODELS
 from mmkd.utils.checks import check_int
 
-__all__ = ['ConvConnector', 'BottleneckProjector', 'LinearConnector']
+__all__ = [
+    'ConvConnector', 'BottleneckProjector', 'LinearConnector',
+    'ConvRegConnector'
+]
 
 
 def _build_norm(norm: Optional[str],
@@ -196,3 +199,78 @@ class LinearConnector(_Connector):
                 f'{tuple(x.shape)}; use mmkd.ConvConnector for feature '
                 'maps.')
         return self.act(self.norm(self.fc(x)))
+
+
+def _pair(name: str, value) -> tuple:
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value,
+                                                                  value)
+    if len(pair) != 2:
+        raise ValueError(f'{name} must be an int or (H, W), but got '
+                         f'{value!r}.')
+    return tuple(check_int(name, v) for v in pair)
+
+
+@MODELS.register_module()
+class ConvRegConnector(_Connector):
+    """The official WKD/CRD CIFAR projector ("conv1x1" in the WKD configs,
+    ``ConvReg`` in their code): one convolution chosen from the spatial
+    sizes, then BN and ReLU.
+
+    With student size ``(s_H, s_W)`` and teacher size ``(t_H, t_W)``:
+
+    * ``s_H == 2 t_H``: a 3x3 convolution, stride 2, padding 1;
+    * ``2 s_H == t_H``: a 4x4 transposed convolution, stride 2, padding 1
+      (e.g. ShuffleNetV1's 4x4 map to WRN-40-2's 8x8);
+    * ``s_H >= t_H``: a ``(1 + s_H - t_H) x (1 + s_W - t_W)`` convolution
+      (1x1 for equal sizes, e.g. resnet8x4 -> resnet32x4);
+    * anything else raises.
+
+    The convolutions are biased and keep PyTorch's default initialisation,
+    as the official projector does.
+
+    Args:
+        in_channels (int): Student channels.
+        out_channels (int): Teacher channels.
+        in_size (int | tuple[int, int]): Student feature size (H, W).
+        out_size (int | tuple[int, int]): Teacher feature size (H, W).
+        norm (bool): The BatchNorm after the convolution. Defaults to True.
+        act (bool): The ReLU after it (needs ``norm``, as in the official
+            code). Defaults to True.
+        init_cfg (dict, optional): Initialisation config. Defaults to None
+            (PyTorch's default).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 in_size,
+                 out_size,
+                 norm: bool = True,
+                 act: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(in_channels, out_channels, init_cfg)
+        (s_h, s_w), (t_h, t_w) = _pair('in_size', in_size), _pair(
+            'out_size', out_size)
+        if s_h == 2 * t_h:
+            conv = nn.Conv2d(in_channels, out_channels, 3, stride=2,
+                             padding=1)
+        elif 2 * s_h == t_h:
+            conv = nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2,
+                                      padding=1)
+        elif s_h >= t_h:
+            conv = nn.Conv2d(in_channels, out_channels,
+                             (1 + s_h - t_h, 1 + s_w - t_w))
+        else:
+            raise ValueError(
+                f'ConvRegConnector maps a student map of {(s_h, s_w)} to a '
+                f'teacher map of {(t_h, t_w)}, which none of its layers '
+                'does (half, double, or not larger); record stages whose '
+                'sizes fit, or use another connector.')
+        self.in_size, self.out_size = (s_h, s_w), (t_h, t_w)
+        self.conv = conv
+        self.bn = nn.BatchNorm2d(out_channels) if norm else nn.Identity()
+        self.relu = nn.ReLU(inplace=True) if norm and act else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Map the student map to the teacher's width and size."""
+        return self.relu(self.bn(self.conv(x)))

@@ -159,3 +159,75 @@ def test_official_released_matrices(name, n, kappa, official_cost_matrix):
     torch.testing.assert_close(cost, 1 - torch.exp(-kappa * raw.float()))
     assert float(cost.diagonal().abs().max()) == 0
     assert torch.equal(cost, cost.t())
+
+
+def _wrn(num_classes: int = NUM_CLASSES):
+    """The CIFAR zoo's wrn_16_1, whose DISTILL_STAGE (block3, before the
+    final BN + ReLU) is not the backbone's last output."""
+    import mmkd.models.backbones  # noqa: F401
+    from mmpretrain.registry import MODELS
+
+    from mmkd.models.backbones import cifar_classifier_cfg
+    torch.manual_seed(0)
+    cfg = cifar_classifier_cfg('wrn_16_1', num_classes=num_classes)
+    cfg['data_preprocessor'] = dict(
+        type='ClsDataPreprocessor', num_classes=num_classes,
+        mean=[127.5] * 3, std=[127.5] * 3)
+    return MODELS.build(cfg)
+
+
+def test_feature_rows_are_every_position_of_the_distilled_stage():
+    """The official CIFAR recipe: each image's last-stage map (the
+    backbone's DISTILL_STAGE) gives H * W rows of C channels, image by
+    image; the matrix is the CKA of those rows."""
+    from mmkd.apis.cls_cost_matrix import (
+        build_classification_cost_matrix,
+        collect_classification_class_features)
+    from mmkd.losses import cka_cost_matrix
+    model = _wrn()
+    loader = _loader([[0, 1, 2, 0], [1, 2, 0, 1], [2, 2, 0, 1]], size=32)
+    # four images per class, 8 x 8 = 64 positions each: the first three
+    # of each class fill 192 rows
+    feats = collect_classification_class_features(
+        model, loader, source='feature', num_per_class=192, progress=False)
+    assert tuple(feats.shape) == (NUM_CLASSES, 192, 64)
+    model.eval()
+    stage = dict(model.backbone.named_modules())['block3']
+    captured = []
+    handle = stage.register_forward_hook(
+        lambda m, a, out: captured.append(out.detach()))
+    rows = {c: [] for c in range(NUM_CLASSES)}
+    with torch.no_grad():
+        for batch in loader:
+            data = model.data_preprocessor(batch, False)
+            model.extract_feat(data['inputs'])
+            for img, sample in zip(captured.pop(), data['data_samples']):
+                rows[int(sample.gt_label)].append(
+                    img.permute(1, 2, 0).reshape(-1, 64))
+    handle.remove()
+    expected = torch.stack(
+        [torch.cat(rows[c])[:192] for c in range(NUM_CLASSES)])
+    torch.testing.assert_close(feats, expected)
+    cost = build_classification_cost_matrix(
+        model, loader, kappa=1.0, source='feature', num_per_class=192,
+        progress=False)
+    torch.testing.assert_close(cost,
+                               cka_cost_matrix(expected.double()).float())
+
+
+def test_a_corrupted_cost_file_names_the_file_and_the_fix(tmp_path):
+    from mmkd.apis.cost_io import (load_cost_matrix_and_record,
+                                   save_cost_matrix)
+    from mmkd.losses import as_cost_matrix
+    path = str(tmp_path / 'cost.pth')
+    save_cost_matrix(torch.rand(3, 3).fill_diagonal_(0), path, heatmap=False)
+    with open(path, 'rb') as f:
+        head = f.read()[:200]
+    with open(path, 'wb') as f:  # a copy cut short
+        f.write(head)
+    for load in (load_cost_matrix_and_record, as_cost_matrix):
+        with pytest.raises(ValueError,
+                           match=f'Cannot read the cost matrix file '
+                           f"'{path}'.*Delete it so that CostMatrixHook "
+                           'builds it again.*tools/build_cost_matrix.py'):
+            load(path)

@@ -355,3 +355,21 @@ def test_the_hook_builds_a_one_stage_teachers_matrix(tmp_path):
                            heatmap=False)
     other.before_train(fake_runner(model, train_dataloader=loader))
     assert other._installed['record'] == record
+
+
+def test_official_file_is_sharpened_and_nothing_is_written(tmp_path):
+    """The released official matrices hold 1 - CKA: with official_file the
+    hook sharpens it with kappa instead of building one."""
+    one_minus_cka = torch.tensor([[0., 0.5, 0.9], [0.5, 0., 0.7],
+                                  [0.9, 0.7, 0.]])
+    official = tmp_path / 'linear_cka.pth'
+    torch.save(one_minus_cka, official)
+    model = cls_distiller()
+    cost_file = tmp_path / 'cost.pth'
+    hook = CostMatrixHook(
+        str(cost_file), kappa=2.0, official_file=str(official))
+    hook.before_train(
+        SimpleNamespace(model=model, iter=0, epoch=0, train_dataloader=None))
+    torch.testing.assert_close(model.distill_losses['loss_wkd_l'].cost_matrix,
+                               1 - torch.exp(-2.0 * one_minus_cka))
+    assert not cost_file.exists()

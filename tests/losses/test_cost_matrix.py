@@ -68,6 +68,24 @@ def test_cka_similarity_matrix_matches_pairwise_loop():
     assert cost.min() >= 0
 
 
+def test_many_rows_per_class_use_the_feature_space_form():
+    """Every position of CIFAR maps (32000 rows per class) cannot form b x b
+    Gram matrices: above 4096 rows the (d x d) cross products give the same
+    CKA, without centring the second class (its mean cancels)."""
+    feats = random_features(3, 4100, 5, seed=3) + 2.0  # non-zero means
+    feats[2] = feats[0] @ random_features(5, 5, seed=4)
+    sim = cka_similarity_matrix(feats)
+    for i in range(3):
+        for j in range(3):
+            xi = feats[i] - feats[i].mean(0)
+            xj = feats[j] - feats[j].mean(0)
+            hsic = (xj.t() @ xi).square().sum()
+            expected = hsic / (torch.linalg.matrix_norm(xi.t() @ xi) *
+                               torch.linalg.matrix_norm(xj.t() @ xj))
+            torch.testing.assert_close(sim[i, j], expected)
+    assert float(sim[0, 2]) > float(sim[0, 1])  # the related class
+
+
 def test_cka_cost_matrix_1000_classes_is_fast():
     feats = torch.randn(1000, 16, 64)
     start = time.perf_counter()
@@ -105,8 +123,11 @@ def test_cosine_alternatives():
     torch.testing.assert_close(cost, expected)
 
 
-def test_sharpen_official_cifar_matrix(official_cost_matrix):
-    path = official_cost_matrix('cifar100/resnet32x4_linear_cka.pth')
+@pytest.mark.parametrize('teacher', ['resnet32x4', 'wrn_40_2'])
+def test_sharpen_official_cifar_matrix(teacher, official_cost_matrix):
+    """The official code's transformation, C = 1 - exp(-kappa (1 - CKA))
+    (mdistiller/distillers/WKD.py), off the diagonal; the diagonal is 0."""
+    path = official_cost_matrix(f'cifar100/{teacher}_linear_cka.pth')
     raw = torch.load(path, map_location='cpu', weights_only=True)
     for kappa in (1.0, 2.0):
         cost = sharpen_cost(raw, kappa)

@@ -2,6 +2,7 @@
 """Connectors: shapes, what they compute, and their errors."""
 import pytest
 import torch
+import torch.nn as nn
 
 from mmkd.models import BottleneckProjector, ConvConnector, LinearConnector
 
@@ -82,3 +83,40 @@ def test_linear_connector_bad_config(kwargs, match):
 def test_linear_connector_refuses_feature_maps():
     with pytest.raises(ValueError, match='mmkd.ConvConnector'):
         LinearConnector(4, 3)(torch.randn(2, 4, 3, 3))
+
+
+@pytest.mark.parametrize('s_size, t_size, layer, kernel', [
+    (8, 8, 'Conv2d', (1, 1)),  # resnet32x4 -> resnet8x4
+    (4, 8, 'ConvTranspose2d', (4, 4)),  # wrn_40_2 -> ShuffleV1
+    (8, 4, 'Conv2d', (3, 3)),  # stride 2
+    (6, 4, 'Conv2d', (3, 3)),  # (1 + s - t)
+    ((6, 5), (4, 4), 'Conv2d', (3, 2)),
+])
+def test_convreg_picks_the_official_layer(s_size, t_size, layer, kernel):
+    from mmkd.models import ConvRegConnector
+    torch.manual_seed(0)
+    proj = ConvRegConnector(16, 8, s_size, t_size)
+    assert type(proj.conv).__name__ == layer
+    assert proj.conv.kernel_size == kernel and proj.conv.bias is not None
+    s = (s_size, s_size) if isinstance(s_size, int) else s_size
+    t = (t_size, t_size) if isinstance(t_size, int) else t_size
+    x = torch.randn(2, 16, *s)
+    out = proj(x)
+    assert out.shape == (2, 8, *t)
+    # conv, then BN, then ReLU (the official order)
+    expected = torch.relu(proj.bn(proj.conv(x)))
+    torch.testing.assert_close(out, expected)
+    stride = 2 if (layer == 'ConvTranspose2d' or s[0] == 2 * t[0]) else 1
+    assert proj.conv.stride == (stride, stride)
+
+
+def test_convreg_without_bn_relu_and_bad_sizes():
+    from mmkd.models import ConvRegConnector
+    proj = ConvRegConnector(4, 4, 8, 8, norm=False)
+    assert isinstance(proj.bn, nn.Identity) and isinstance(
+        proj.relu, nn.Identity)
+    with pytest.raises(ValueError, match=r'student map of \(3, 3\) to a '
+                       r'teacher map of \(8, 8\)'):
+        ConvRegConnector(4, 4, 3, 8)
+    with pytest.raises(ValueError, match='in_size must be'):
+        ConvRegConnector(4, 4, (1, 2, 3), 8)

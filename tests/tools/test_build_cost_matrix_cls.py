@@ -68,6 +68,6 @@ def test_build_cost_matrix_tool_on_a_classifier(setup, source):
 
 
 def test_bad_source_is_refused(setup):
-    proc = _run(setup, setup['tmp'] / 'x.pth', '--source', 'feature')
+    proc = _run(setup, setup['tmp'] / 'x.pth', '--source', 'feature_map')
     assert proc.returncode == 2
-    assert "invalid choice: 'feature'" in proc.stderr
+    assert "invalid choice: 'feature_map'" in proc.stderr

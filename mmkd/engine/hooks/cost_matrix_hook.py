@@ -12,7 +12,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmkd.apis.cls_cost_matrix import CLS_FEATURE_SOURCES
-from mmkd.apis.cost_io import load_cost_matrix_and_record, save_cost_matrix
+from mmkd.apis.cost_io import (load_cost_matrix_and_record,
+                               load_official_cost_matrix, save_cost_matrix)
 from mmkd.apis.cost_matrix import build_teacher_cost_matrix, cost_matrix_names
 from mmkd.apis.cost_record import cost_matrix_record, record_mismatch
 from mmkd.registry import HOOKS
@@ -88,8 +89,11 @@ class CostMatrixHook(Hook):
         seed (int): Seed of the background draw (detectors only).
             Defaults to 0.
         source (str): What a classifier teacher's class features are:
-            ``'logits'`` (as the official ImageNet matrices) or
-            ``'pre_logits'`` (the head's input, as the paper). Classifiers
+            ``'logits'`` (as the official ImageNet matrices),
+            ``'pre_logits'`` (the head's input, as the paper) or
+            ``'feature'`` (every position of the backbone's distilled stage,
+            as the official CIFAR matrices; ``num_per_class`` then counts
+            positions, 32000 for 500 CIFAR images of 8x8). Classifiers
             only; detectors use their RoI head's penultimate features
             (two-stage) or their dense head's classification-branch
             features (one-stage).
@@ -97,6 +101,11 @@ class CostMatrixHook(Hook):
         rebuild (bool): Build the matrix even if ``cost_file`` exists, and
             overwrite it (a resumed run still keeps its checkpoint's
             matrix). Defaults to False.
+        official_file (str, optional): An official WKD
+            ``*_linear_cka.pth`` (it holds ``1 - CKA``) to use instead of
+            building: it is sharpened with ``kappa``
+            (:func:`~mmkd.apis.load_official_cost_matrix`) and nothing is
+            written. Defaults to None.
     """
     priority = 'VERY_HIGH'
 
@@ -111,7 +120,8 @@ class CostMatrixHook(Hook):
                  heatmap: bool = True,
                  seed: int = 0,
                  source: str = 'logits',
-                 rebuild: bool = False) -> None:
+                 rebuild: bool = False,
+                 official_file: Optional[str] = None) -> None:
         if not isinstance(cost_file, str) or not cost_file:
             raise ValueError(
                 f'cost_file must be a non-empty path, got {cost_file!r}.')
@@ -133,6 +143,7 @@ class CostMatrixHook(Hook):
         self.seed = seed
         self.source = source
         self.rebuild = bool(rebuild)
+        self.official_file = official_file
         self._checkpointed: Optional[dict] = None
         self._installed: Optional[dict] = None
 
@@ -159,6 +170,12 @@ class CostMatrixHook(Hook):
     def _read_file(self, runner, model) -> tuple:
         """On the main process: ``('use', cost, record)`` for a usable file,
         ``('build', None, None)`` or ``('error', message, None)``."""
+        if self.official_file is not None:
+            try:
+                return 'use', load_official_cost_matrix(
+                    self.official_file, self.kappa), None
+            except Exception as e:  # noqa: BLE001 - re-raised on every rank
+                return 'error', f'official_file: {type(e).__name__}: {e}', None
         if self.rebuild or not osp.isfile(self.cost_file):
             return 'build', None, None
         try:
@@ -270,7 +287,7 @@ class CostMatrixHook(Hook):
                 raise ValueError(cost)
             if action == 'build':
                 cost, record = self._build(runner, model)
-            origin = self.cost_file
+            origin = self.official_file or self.cost_file
         terms = model.set_cost_matrix(
             cost.to(next(model.parameters()).device), self.terms)
         self._installed = dict(

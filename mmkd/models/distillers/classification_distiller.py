@@ -107,7 +107,8 @@ class ClassificationDistiller(BaseDistiller):
             ``connector`` (a key of ``connectors``, applied to the student
             feature), ``student_stage`` / ``teacher_stage`` (name of a
             module inside the backbone, e.g. ``'layer3'``; default None =
-            the backbone's last output), ``labels`` (for ``'logits'`` terms
+            the backbone's ``DISTILL_STAGE`` if it declares one, as the
+            CIFAR zoo does, else its last output), ``labels`` (for ``'logits'`` terms
             whose loss takes labels: ``'hard'`` uses ``gt_label`` and
             raises on soft ``gt_score`` (Mixup/CutMix), ``'argmax'`` reduces
             soft scores with argmax as the official WKD code does,
@@ -193,14 +194,24 @@ class ClassificationDistiller(BaseDistiller):
             own.num_classes = self.student.head.num_classes
 
     def _parse_term(self, name: str, term: dict) -> dict:
-        """A loss that requires labels needs a label mode that gives them."""
+        """A loss that requires labels needs a label mode that gives them;
+        a feature term without a stage reads the backbone's
+        ``DISTILL_STAGE`` (the feature the official code distils, for the
+        CIFAR zoo), else its last output."""
         if term['source'] != 'feature' and term['labels'] == 'none' and \
                 self.contracts[name].requires_labels:
             raise ValueError(
                 f'distill_inputs[{name!r}] has labels=\'none\' but '
                 f'{type(self.distill_losses[name]).__name__} requires '
                 "labels; use labels='hard' or 'argmax'.")
-        return {}
+        if term['source'] != 'feature':
+            return {}
+        return {
+            f'{role}_stage': term[f'{role}_stage'] or getattr(
+                model.backbone, 'DISTILL_STAGE', None)
+            for role, model in (('student', self.student), ('teacher',
+                                                            self.teacher))
+        }
 
     @staticmethod
     def _resolve_stage(model: nn.Module, stage: Optional[str],
@@ -318,8 +329,11 @@ class ClassificationDistiller(BaseDistiller):
             example = 'mmkd.BottleneckProjector'
         self.check_connector(name, s_feat.shape[1], t_feat.shape[1], what,
                              example)
-        if s_feat.dim() != t_feat.dim() or s_feat.shape[2:] != \
-                t_feat.shape[2:]:
+        resizes = hasattr(
+            self.connectors[term['connector']] if term['connector'] else None,
+            'out_size')  # e.g. ConvRegConnector: checked after it runs
+        if not resizes and (s_feat.dim() != t_feat.dim()
+                            or s_feat.shape[2:] != t_feat.shape[2:]):
             raise ValueError(
                 f'Term {name!r}: the student and teacher {what}s have '
                 f'spatial sizes {tuple(s_feat.shape[2:])} and '
