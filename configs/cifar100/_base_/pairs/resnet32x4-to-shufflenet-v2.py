@@ -1,0 +1,32 @@
+# Distillation base of the CRD CIFAR-100 pair resnet32x4 (teacher, 79.42 top-1
+# in the CRD README) -> ShuffleV2 (student, 71.82; trained alone by
+# ../../shufflenet-v2_1xb64-240e_cifar100.py, whose recipe and lr it keeps).
+# The WKD, KD and DKD configs of the pair add the terms.
+_base_ = ['../../shufflenet-v2_1xb64-240e_cifar100.py']
+
+# The shared CRD teacher, a {'model': ...} file of the cifar_teachers release
+# that mdistiller and the WKD code load (configs/cifar100/README.md).
+teacher_ckpt = ('download_ckpts/cifar_teachers/resnet32x4_vanilla/'
+                'ckpt_epoch_240.pth')
+cost_matrix_hook = dict(
+    cost_file='work_dirs/cost_matrices/cifar100_resnet32x4_feature_cka-k1.pth')
+# The official WKD-F projector ("conv1x1": ConvReg, then BN + ReLU) from the
+# student's 464 x 4 x 4 map to the teacher's 256 x 8 x 8: a 4x4 stride-2
+# transposed conv (4x4 -> 8x8).
+projector = dict(
+    type='mmkd.ConvRegConnector',
+    in_channels=464,
+    out_channels=256,
+    in_size=4,
+    out_size=8)
+
+model = dict(
+    _delete_=True,
+    type='mmkd.ClassificationDistiller',
+    student=_base_.model,
+    teacher='{{fileDirname}}/../../resnet32x4_1xb64-240e_cifar100.py',
+    teacher_ckpt=teacher_ckpt,
+    probe_size=32,
+    distill_losses=dict(),
+    distill_inputs=dict(),
+    connectors=dict())

@@ -1,0 +1,32 @@
+# Distillation base of the CRD CIFAR-100 pair ResNet50 (teacher, 79.34 top-1 in
+# the CRD README) -> MobileNetV2 (student, 64.60; trained alone by
+# ../../mobilenet-v2-half_1xb64-240e_cifar100.py, whose recipe and lr it
+# keeps). The WKD, KD and DKD configs of the pair add the terms.
+_base_ = ['../../mobilenet-v2-half_1xb64-240e_cifar100.py']
+
+# The shared CRD teacher, a {'model': ...} file of the cifar_teachers release
+# that mdistiller and the WKD code load (configs/cifar100/README.md).
+teacher_ckpt = ('download_ckpts/cifar_teachers/ResNet50_vanilla/'
+                'ckpt_epoch_240.pth')
+cost_matrix_hook = dict(
+    cost_file='work_dirs/cost_matrices/cifar100_resnet50_feature_cka-k1.pth')
+# The official WKD-F projector ("conv1x1": ConvReg, then BN + ReLU) from the
+# student's 160 x 2 x 2 map to the teacher's 2048 x 4 x 4: a 4x4 stride-2
+# transposed conv (2x2 -> 4x4).
+projector = dict(
+    type='mmkd.ConvRegConnector',
+    in_channels=160,
+    out_channels=2048,
+    in_size=2,
+    out_size=4)
+
+model = dict(
+    _delete_=True,
+    type='mmkd.ClassificationDistiller',
+    student=_base_.model,
+    teacher='{{fileDirname}}/../../resnet50_1xb64-240e_cifar100.py',
+    teacher_ckpt=teacher_ckpt,
+    probe_size=32,
+    distill_losses=dict(),
+    distill_inputs=dict(),
+    connectors=dict())

@@ -1,0 +1,10 @@
+# resnet32x4 of the CRD CIFAR-100 zoo trained alone with the CRD recipe
+# (CRD README: 79.42 (teacher) top-1).
+_base_ = [
+    './_base_/crd-recipe_1xb64-240e_cifar100.py',
+    './_base_/cifar-classifier.py',
+]
+
+model = dict(
+    backbone=dict(type='mmkd.CIFARResNet', arch='resnet32x4'),
+    head=dict(in_channels=256))

@@ -1,0 +1,19 @@
+# WKD-L + WKD-F, resnet32x4 -> resnet8x4: the official WKD config
+# configs/cifar100/wkd_lf/res32x4_res8x4.yaml (JiamingLv/WKD @214cf88): seed
+# 10; lambda 200, tau 8, kappa 1; w_F 0.08, mean-cov ratio 8, grid 1, the
+# "conv1x1" projector; the official README reports 77.28 top-1 (best epoch).
+_base_ = [
+    './_base_/pairs/resnet32x4-to-resnet8x4.py',
+    './_base_/methods/wkd.py',
+]
+
+randomness = dict(seed=10)
+model = dict(
+    distill_losses=dict(
+        loss_wkd_l=dict(_base_.wkd_l, temperature=8.0, wd_weight=200.0),
+        loss_wkd_f=dict(
+            _base_.wkd_f, loss_weight=0.08, mean_cov_ratio=8.0, grid=1)),
+    distill_inputs=dict(
+        loss_wkd_l=_base_.wkd_l_input, loss_wkd_f=_base_.wkd_f_input),
+    connectors=dict(proj=_base_.projector))
+custom_hooks = [_base_.cost_matrix_hook, *_base_.custom_hooks]
