@@ -26,6 +26,7 @@ checks against its run) and a heatmap PNG beside it are written.
   as the official CIFAR matrices) (``mmkd.apis.cls_cost_matrix``).
 """
 import argparse
+import copy
 import sys
 
 import torch
@@ -64,8 +65,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--source',
         choices=list(CLS_FEATURE_SOURCES),
         default='logits',
-        help='class features of a classifier teacher: its logits or its '
-        'penultimate features (classifiers only)')
+        help='class features of a classifier teacher: its logits, its '
+        'penultimate features, or every position of its distilled stage '
+        '(classifiers only)')
+    parser.add_argument(
+        '--test-pipeline',
+        action='store_true',
+        help="read the split with the config's test pipeline, in order (no "
+        'augmentation, no shuffling), as the official CIFAR matrices')
     parser.add_argument('--max-batches', type=int, default=None)
     parser.add_argument('--batch-size', type=int, default=None)
     parser.add_argument('--num-workers', type=int, default=None)
@@ -112,7 +119,10 @@ def main(argv=None) -> int:
         preprocess = None
     teacher.to(args.device).eval()
 
-    loader_cfg = cfg.get(f'{args.split}_dataloader').copy()
+    loader_cfg = copy.deepcopy(cfg.get(f'{args.split}_dataloader'))
+    if args.test_pipeline:
+        loader_cfg.dataset.pipeline = cfg.test_dataloader.dataset.pipeline
+        loader_cfg.sampler = dict(type='DefaultSampler', shuffle=False)
     if args.batch_size is not None:
         loader_cfg['batch_size'] = args.batch_size
     if args.num_workers is not None:

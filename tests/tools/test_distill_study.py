@@ -37,7 +37,7 @@ def _write(results, res):
     study.write_json(osp.join(results, f'{res["id"]}.json'), res)
 
 
-@pytest.mark.parametrize('task', ['det', 'cls', 'gfl', 'retinanet'])
+@pytest.mark.parametrize('task', ['det', 'cls', 'gfl', 'retinanet', 'crd'])
 def test_every_variant_config_and_knob_exist(task):
     """A wrong knob path would sweep nothing; each must name a number."""
     variants = study.TASKS[task].variants
@@ -89,7 +89,7 @@ def _merged(config, options):
     return cfg
 
 
-@pytest.mark.parametrize('task', ['det', 'cls', 'gfl', 'retinanet'])
+@pytest.mark.parametrize('task', ['det', 'cls', 'gfl', 'retinanet', 'crd'])
 def test_options_build_valid_configs(task):
     """The options of every run merge into its config as intended: seed,
     teacher, weight, the study's cost matrix, and each split."""
@@ -113,7 +113,7 @@ def test_options_build_valid_configs(task):
     for split in ('val', 'test'):
         cfg = _merged(task.student_config, task.split_options(split))
         dataset = cfg.test_dataloader.dataset
-        if task.name != 'cls':
+        if task.name not in ('cls', 'crd'):
             ann = f'annotations/instances_{split}.json'
             assert dataset.ann_file == ann
             assert dataset.data_prefix.img == f'images/{split}/'

@@ -64,18 +64,27 @@ class Task:
         prefixes (Sequence[str]): Metric-name prefixes kept in results.
         split_options (Callable): Split name -> ``--cfg-options`` that point
             the test loop at that split.
+        cost_args (Sequence[str]): Options of ``tools/build_cost_matrix.py``
+            for the teacher's cost matrix (besides ``--kappa 1.0``).
+            Defaults to 100 samples per class.
     """
 
-    def __init__(self, name: str, teacher_config: str,
-                 variants: Sequence[Variant], metric: str,
+    def __init__(self,
+                 name: str,
+                 teacher_config: str,
+                 variants: Sequence[Variant],
+                 metric: str,
                  prefixes: Sequence[str],
-                 split_options: Callable[[str], List[str]]) -> None:
+                 split_options: Callable[[str], List[str]],
+                 cost_args: Sequence[str] = ('--num-per-class', '100')
+                 ) -> None:
         self.name = name
         self.teacher_config = teacher_config
         self.variants: Dict[str, Variant] = {v.name: v for v in variants}
         self.metric = metric
         self.prefixes = tuple(prefixes)
         self.split_options = split_options
+        self.cost_args = tuple(cost_args)
 
     @property
     def student_config(self) -> str:
@@ -178,6 +187,42 @@ def _cls(kind: str) -> str:
     return osp.join(CLS_DIR, f'{kind}_r18-w16-to-r18-w8_toy-digits-cls.py')
 
 
+CRD_DIR = osp.join('configs', 'toy_digits_crd')
+
+
+def crd_task() -> Task:
+    """The toy CRD study: the CIFAR-100 recipe shortened tenfold on the 32 x
+    32 toy crops, resnet32 -> resnet8 (the official resnet32x4 ->
+    resnet8x4 pair at a quarter of its widths), each sweep centred on the
+    official CIFAR values of that pair; the cost matrix built as the
+    official CIFAR matrices (every position of the teacher's last stage,
+    test pipeline, in order)."""
+
+    def pair(kind: str) -> str:
+        return osp.join(CRD_DIR,
+                        f'{kind}_resnet32-to-resnet8_crd-24e_toy-digits-cls.py')
+
+    return Task(
+        'crd', osp.join(CRD_DIR, 'resnet32_crd-72e_toy-digits-cls.py'), [
+            Variant('student',
+                    osp.join(CRD_DIR, 'resnet8_crd-24e_toy-digits-cls.py'),
+                    'student alone'),
+            Variant('kd', pair('kd'), 'KD', _W.format('loss_kd'),
+                    _grid(0.9)),
+            Variant('dkd', pair('dkd'), 'DKD', _W.format('loss_dkd'),
+                    _grid(1.0)),
+            Variant('wkd-l', pair('wkd-l'), 'WKD-L', _WD, _grid(600.0)),
+            Variant('wkd-f', pair('wkd-f'), 'WKD-F', _W.format('loss_wkd_f'),
+                    _grid(0.08)),
+            Variant('wkd-lf', pair('wkd-lf'), 'WKD-L + WKD-F', _WD,
+                    _grid(200.0)),
+        ],
+        'accuracy/top1', ('accuracy/', 'calibration/'),
+        cls_split_options,
+        cost_args=('--source', 'feature', '--num-per-class', '19200',
+                   '--test-pipeline'))
+
+
 TASKS: Dict[str, Task] = {
     'det': Task(
         'det', osp.join(DET_DIR, 'faster-rcnn_r50-w32_fpn_3x_toy-digits.py'),
@@ -223,6 +268,7 @@ TASKS: Dict[str, Task] = {
                     uses=('wkd-l', 'wkd-f')),
         ], 'accuracy/top1', ('accuracy/', 'calibration/'),
         cls_split_options),
+    'crd': crd_task(),
     'gfl': one_stage_task('gfl'),
     'retinanet': one_stage_task('retinanet'),
 }

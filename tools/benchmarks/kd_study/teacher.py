@@ -47,7 +47,7 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
         run_cmd([
             sys.executable, 'tools/build_cost_matrix.py', config,
             cost_file, '--checkpoint', ckpt, '--kappa', '1.0',
-            '--num-per-class', '100'
+            *task.cost_args
         ], osp.join(osp.dirname(cost_file), 'build_stdout.log'), threads)
     if read_result(args.results, 'teacher') is not None:
         return ckpt, cost_file

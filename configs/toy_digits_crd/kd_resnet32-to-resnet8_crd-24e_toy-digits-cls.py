@@ -1,0 +1,11 @@
+# KD on the toy CRD pair with mdistiller's settings: tau 4, KD weight 0.9
+# (its sweep on val is centred there), CE weight 0.1.
+_base_ = [
+    './_base_/resnet32-to-resnet8_crd-24e_toy-digits-cls.py',
+    '../cifar100/_base_/methods/kd.py',
+]
+
+model = dict(
+    student=dict(head=dict(loss=dict(loss_weight=_base_.kd_ce_weight))),
+    distill_losses=dict(loss_kd=_base_.kd),
+    distill_inputs=dict(loss_kd='logits'))
