@@ -6,6 +6,7 @@ from mmkd.utils.deprecation import renamed
 from .bdkd_loss import (BDKDStudentLoss, BDKDTeacherLoss, bdkd_student_loss,
                         bdkd_teacher_loss, entropy_gap_weights)
 from .box_wasserstein_loss import WassersteinBoxLoss, wasserstein_1d_loss
+from .channel_wise_kl_loss import ChannelWiseKLLoss, channel_wise_kl_loss
 from .cost_matrix import (cka_cost_matrix, cka_similarity_matrix,
                           class_centroid_cosine, classifier_weight_cosine,
                           cost_matrix_from_similarity, linear_cka,
@@ -22,6 +23,9 @@ from .kddm_loss import (KDDMLoss, class_conditional, empirical_wasserstein,
 from .sigmoid_categorical import (SIGMOID_CATEGORICAL_MODES,
                                   sigmoid_to_categorical_logits)
 from .sinkhorn import sinkhorn, sinkhorn_cost
+from .spatial_wasserstein_loss import (SpatialWassersteinLoss,
+                                       spatial_sinkhorn_cost,
+                                       spatial_wasserstein_loss)
 from .utils import weight_reduce_loss
 from .wkd_feature_loss import (WKDFeatureLoss, grid_cell_bounds,
                                wkd_feature_loss)
@@ -43,6 +47,8 @@ __all__ = [
     'bdkd_teacher_loss', 'entropy_gap_weights', 'wasserstein_1d_loss',
     'WassersteinBoxLoss', 'SIGMOID_CATEGORICAL_MODES',
     'sigmoid_to_categorical_logits', 'DistillLoss', 'LossContract',
+    'SpatialWassersteinLoss', 'spatial_sinkhorn_cost',
+    'spatial_wasserstein_loss', 'ChannelWiseKLLoss', 'channel_wise_kl_loss',
     'loss_contract', 'load_cost_matrix'
 ]
 

@@ -9,11 +9,16 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from mmkd.registry import MODELS
-from mmkd.utils.checks import check_int
+from mmkd.utils.checks import check_choice, check_int
 from .contract import DistillLoss
 from .gaussian_wasserstein import check_covariance, gaussian_wasserstein_terms
 from .utils import (autocast_disabled, check_reduction, compute_dtype,
                     shape_str, weight_reduce_loss)
+
+#: Cells per axis, (G_h, G_w).
+Grid = Tuple[int, int]
+#: How both maps are standardised before the Gaussians.
+NORMALIZATIONS = ('none', 'channel')
 
 
 def grid_cell_bounds(size: int, grid: int) -> Tuple[list, list]:
@@ -46,24 +51,24 @@ def _axis_index(size: int, grid: int,
     return index.clamp(max=size - 1), index < end
 
 
-def _grid_cells(feat: Tensor, grid: int) -> Tuple[Tensor, Tensor]:
-    """Gather the G x G cells of (B, C, H, W) maps into a padded tensor.
+def _grid_cells(feat: Tensor, grid: Grid) -> Tuple[Tensor, Tensor]:
+    """Gather the G_h x G_w cells of (B, C, H, W) maps into a padded tensor.
 
     Returns:
-        tuple[torch.Tensor, torch.Tensor]: Cell values (B, G*G, C, L) with
-        L the largest cell size (padding repeats valid positions) and the
-        validity mask (G*G, L).
+        tuple[torch.Tensor, torch.Tensor]: Cell values (B, G_h*G_w, C, L)
+        with L the largest cell size (padding repeats valid positions) and
+        the validity mask (G_h*G_w, L).
     """
     num, channels, height, width = feat.shape
-    index_h, valid_h = _axis_index(height, grid, feat.device)
-    index_w, valid_w = _axis_index(width, grid, feat.device)
+    index_h, valid_h = _axis_index(height, grid[0], feat.device)
+    index_w, valid_w = _axis_index(width, grid[1], feat.device)
     # (B, C, G, kh, W) -> (B, C, G, kh, G, kw)
     cells = feat[:, :, index_h][..., index_w]
     cells = cells.permute(0, 2, 4, 1, 3, 5)  # (B, G, G, C, kh, kw)
-    cells = cells.reshape(num, grid * grid, channels,
+    cells = cells.reshape(num, grid[0] * grid[1], channels,
                           index_h.shape[1] * index_w.shape[1])
     valid = valid_h[:, None, :, None] & valid_w[None, :, None, :]
-    return cells, valid.reshape(grid * grid, -1)
+    return cells, valid.reshape(grid[0] * grid[1], -1)
 
 
 def _cell_membership(size: int, grid: int, like: Tensor) -> Tensor:
@@ -75,13 +80,13 @@ def _cell_membership(size: int, grid: int, like: Tensor) -> Tensor:
     return ((pos >= start) & (pos < end)).to(like.dtype)
 
 
-def _cell_membership_2d(height: int, width: int, grid: int,
+def _cell_membership_2d(height: int, width: int, grid: Grid,
                         like: Tensor) -> Tensor:
-    """0/1 matrix (H*W, G*G): which positions of a map each cell covers."""
-    rows = _cell_membership(height, grid, like)  # (G, H)
-    cols = _cell_membership(width, grid, like)  # (G, W)
+    """0/1 matrix (H*W, G_h*G_w): which positions each cell covers."""
+    rows = _cell_membership(height, grid[0], like)  # (G_h, H)
+    cols = _cell_membership(width, grid[1], like)  # (G_w, W)
     return (rows.t()[:, None, :, None] * cols.t()[None, :, None, :]).reshape(
-        height * width, grid * grid)
+        height * width, grid[0] * grid[1])
 
 
 class _CellMomentsDiag(torch.autograd.Function):
@@ -136,7 +141,7 @@ class _CellMomentsDiag(torch.autograd.Function):
         return grad.view(ctx.shape), None
 
 
-def _cell_moments_diag(feat: Tensor, grid: int,
+def _cell_moments_diag(feat: Tensor, grid: Grid,
                        eps: float) -> Tuple[Tensor, Tensor]:
     """Per-cell channel means and unbiased variances + eps, (B, G*G, C)
     (transposed views of :class:`_CellMomentsDiag`'s (B, C, G*G))."""
@@ -146,7 +151,7 @@ def _cell_moments_diag(feat: Tensor, grid: int,
     return mean.transpose(1, 2), (var + eps).transpose(1, 2)
 
 
-def _cell_statistics(feat: Tensor, grid: int, eps: float,
+def _cell_statistics(feat: Tensor, grid: Grid, eps: float,
                      covariance: str) -> Tuple[Tensor, Tensor]:
     """Per-cell channel means (B, G*G, C) and variances / covariances."""
     if covariance == 'diag':
@@ -162,7 +167,11 @@ def _cell_statistics(feat: Tensor, grid: int, eps: float,
 
 
 def _check_feature_inputs(student_feat: Tensor, teacher_feat: Tensor,
-                          grid: int) -> Tuple[Tensor, Tensor]:
+                          grid: int, cell_size: Optional[int] = None
+                          ) -> Tuple[Tensor, Tensor, Grid]:
+    """Validated (B, C, H, W) inputs and the cells per axis: ``grid`` x
+    ``grid``, or with ``cell_size`` about ``H / cell_size`` x ``W /
+    cell_size`` (at least 1)."""
     if student_feat.shape != teacher_feat.shape:
         raise ValueError(
             f'student_feat has shape {shape_str(student_feat.shape)} but '
@@ -176,32 +185,52 @@ def _check_feature_inputs(student_feat: Tensor, teacher_feat: Tensor,
                          f'{shape_str(student_feat.shape)}')
     check_int('grid', grid)
     if student_feat.dim() == 3:
-        if grid != 1:
+        if grid != 1 or cell_size is not None:
             raise ValueError(
-                f'grid={grid} needs [B, C, H, W] maps; [B, C, K] point sets '
-                f'({shape_str(student_feat.shape)}) are one cell, use '
-                'grid=1')
+                f'grid={grid} / cell_size={cell_size} need [B, C, H, W] '
+                f'maps; [B, C, K] point sets ({shape_str(student_feat.shape)}'
+                ') are one cell, use grid=1')
         student_feat = student_feat[..., None]
         teacher_feat = teacher_feat[..., None]
     height, width = student_feat.shape[-2:]
-    smallest = (min(e - s for s, e in zip(*grid_cell_bounds(height, grid))) *
-                min(e - s for s, e in zip(*grid_cell_bounds(width, grid))))
+    cells = (grid, grid) if cell_size is None else (max(
+        1, height // cell_size), max(1, width // cell_size))
+    smallest = (
+        min(e - s for s, e in zip(*grid_cell_bounds(height, cells[0]))) *
+        min(e - s for s, e in zip(*grid_cell_bounds(width, cells[1]))))
     if smallest < 2:
+        what = f'grid={grid}' if cell_size is None else (
+            f'cell_size={cell_size} ({cells[0]}x{cells[1]} cells)')
         raise ValueError(
-            f'grid={grid} on a {height}x{width} map gives cells of '
-            f'{smallest} position(s); the unbiased variance needs at least '
-            '2 positions per cell, use a smaller grid')
-    return student_feat, teacher_feat
+            f'{what} on a {height}x{width} map gives cells of {smallest} '
+            'position(s); the unbiased variance needs at least 2 positions '
+            'per cell, use a smaller grid or a larger cell_size')
+    return student_feat, teacher_feat, cells
 
 
-def _wkd_feature_loss_per_image(student_feat: Tensor, teacher_feat: Tensor,
-                                grid: int, eps: float, mean_cov_ratio: float,
-                                covariance: str) -> Tensor:
+def _standardised(feat: Tensor, eps: float) -> Tensor:
+    """Each (image, channel) map with zero mean and unit variance over its
+    positions (PKD's normalisation), so no level or channel dominates."""
+    mean = feat.mean(dim=(-2, -1), keepdim=True)
+    var = feat.var(dim=(-2, -1), keepdim=True, unbiased=False)
+    return (feat - mean) / torch.sqrt(var + eps)
+
+
+def _wkd_feature_loss_per_image(student_feat: Tensor,
+                                teacher_feat: Tensor,
+                                grid: Grid,
+                                eps: float,
+                                mean_cov_ratio: float,
+                                covariance: str,
+                                normalize: str = 'none') -> Tensor:
     """Per-image WKD-F loss, averaged over cells; inputs validated. (B, )."""
     dtype = compute_dtype(student_feat, teacher_feat)
     with autocast_disabled(student_feat.device):
         student = student_feat.to(dtype)
         teacher = teacher_feat.detach().to(dtype)
+        if normalize == 'channel':
+            student, teacher = (_standardised(student, eps),
+                                _standardised(teacher, eps))
         mean_s, cov_s = _cell_statistics(student, grid, eps, covariance)
         mean_t, cov_t = _cell_statistics(teacher, grid, eps, covariance)
         mean_term, cov_term = gaussian_wasserstein_terms(
@@ -259,10 +288,10 @@ def wkd_feature_loss(student_feat: Tensor,
         torch.Tensor: The scalar loss.
     """
     _check_feature_hparams(eps, mean_cov_ratio, covariance)
-    student_feat, teacher_feat = _check_feature_inputs(
+    student_feat, teacher_feat, cells = _check_feature_inputs(
         student_feat, teacher_feat, grid)
     return weight_reduce_loss(
-        _wkd_feature_loss_per_image(student_feat, teacher_feat, grid, eps,
+        _wkd_feature_loss_per_image(student_feat, teacher_feat, cells, eps,
                                     mean_cov_ratio, covariance))
 
 
@@ -276,6 +305,16 @@ class WKDFeatureLoss(DistillLoss, nn.Module):
         mean_cov_ratio (float): Weight gamma of the mean term.
             Defaults to 2.0.
         covariance (str): ``'diag'`` or ``'full'``. Defaults to ``'diag'``.
+        cell_size (int, optional): Instead of a fixed ``grid``, cells of
+            about ``cell_size x cell_size`` positions on every map (``H //
+            cell_size`` cells down, ``W // cell_size`` across, at least
+            one), so the cells of every FPN level cover the same number of
+            positions. Defaults to None (``grid``).
+        normalize (str): ``'none'`` or ``'channel'``: standardise each
+            (image, channel) map of both sides over its positions first
+            (as PKD), so one high-magnitude level or channel does not
+            dominate; the whole-map statistics are then 0 and 1, so it
+            needs more than one cell. Defaults to ``'none'``.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'`` over images.
             Defaults to ``'mean'``.
         loss_weight (float): Weight w_F of the loss (a hook may schedule
@@ -289,13 +328,24 @@ class WKDFeatureLoss(DistillLoss, nn.Module):
                  eps: float = 1e-5,
                  mean_cov_ratio: float = 2.0,
                  covariance: str = 'diag',
+                 cell_size: Optional[int] = None,
+                 normalize: str = 'none',
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         _check_feature_hparams(eps, mean_cov_ratio, covariance)
         check_int('grid', grid)
+        check_int('cell_size', cell_size, minimum=2, allow_none=True)
+        check_choice('normalize', normalize, NORMALIZATIONS)
+        if normalize != 'none' and grid == 1 and cell_size is None:
+            raise ValueError(
+                f"normalize={normalize!r} makes every whole-map mean 0 and "
+                'std 1, so one cell compares nothing; set grid > 1 or '
+                'cell_size.')
         check_reduction(reduction)
         self.grid = grid
+        self.cell_size = cell_size
+        self.normalize = normalize
         self.eps = eps
         self.mean_cov_ratio = mean_cov_ratio
         self.covariance = covariance
@@ -325,11 +375,11 @@ class WKDFeatureLoss(DistillLoss, nn.Module):
         """
         check_reduction(reduction_override, allow_none=True)
         reduction = reduction_override or self.reduction
-        student_feat, teacher_feat = _check_feature_inputs(
-            student_feat, teacher_feat, self.grid)
+        student_feat, teacher_feat, cells = _check_feature_inputs(
+            student_feat, teacher_feat, self.grid, self.cell_size)
         loss = _wkd_feature_loss_per_image(student_feat, teacher_feat,
-                                           self.grid, self.eps,
+                                           cells, self.eps,
                                            self.mean_cov_ratio,
-                                           self.covariance)
+                                           self.covariance, self.normalize)
         return self.loss_weight * weight_reduce_loss(loss, weight, reduction,
                                                      avg_factor)

@@ -193,3 +193,54 @@ def test_errors():
         wkd_feature_loss(torch.zeros(2, 3), torch.zeros(2, 3))
     with pytest.raises(ValueError, match='eps must be'):
         wkd_feature_loss(student, student, eps=-1.0)
+
+
+def test_cell_size_gives_each_map_cells_of_that_size():
+    """cell_size c: about H / c x W / c cells on every map, the same as the
+    grid of that size on a square map, per axis on a non-square one."""
+    torch.manual_seed(0)
+    s, t = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8)
+    by_cell = WKDFeatureLoss(cell_size=2, mean_cov_ratio=3.0)(s, t)
+    torch.testing.assert_close(
+        by_cell, wkd_feature_loss(s, t, grid=4, mean_cov_ratio=3.0))
+    # 6 x 4 map, cell 2: 3 x 2 cells; against a brute-force loop
+    s, t = torch.randn(2, 4, 6, 4).double(), torch.randn(2, 4, 6, 4).double()
+    ours = WKDFeatureLoss(cell_size=2, mean_cov_ratio=3.0)(s, t)
+    terms = []
+    for i in range(3):
+        for j in range(2):
+            cs = s[:, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2].flatten(2)
+            ct = t[:, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2].flatten(2)
+            mean = (cs.mean(-1) - ct.mean(-1)).square().sum(-1)
+            std = (torch.sqrt(cs.var(-1) + 1e-5) -
+                   torch.sqrt(ct.var(-1) + 1e-5)).square().sum(-1)
+            terms.append(3.0 * mean + std)
+    torch.testing.assert_close(ours, torch.stack(terms).mean(0).mean())
+    with pytest.raises(ValueError, match='cell_size must be an int >= 2'):
+        WKDFeatureLoss(cell_size=1)
+    with pytest.raises(ValueError, match=r'cell_size=2 \(1x1 cells\) on a '
+                       r'1x2 map gives cells of 2|cells of 1 position'):
+        WKDFeatureLoss(cell_size=2)(torch.rand(1, 2, 1, 1),
+                                    torch.rand(1, 2, 1, 1))
+
+
+def test_channel_normalisation_standardises_both_maps():
+    torch.manual_seed(1)
+    s, t = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
+    scaled = WKDFeatureLoss(grid=2, normalize='channel')
+    # invariant to a per-channel affine map of either side
+    gain = torch.tensor([10.0, 0.5, 3.0]).view(1, 3, 1, 1)
+    torch.testing.assert_close(
+        scaled(s, t), scaled(s * gain + 2.0, t), rtol=1e-4, atol=1e-5)
+
+    def standard(x):
+        mean = x.mean(dim=(-2, -1), keepdim=True)
+        var = x.var(dim=(-2, -1), keepdim=True, unbiased=False)
+        return (x - mean) / torch.sqrt(var + 1e-5)
+
+    torch.testing.assert_close(
+        scaled(s, t), wkd_feature_loss(standard(s), standard(t), grid=2))
+    with pytest.raises(ValueError, match='one cell compares nothing'):
+        WKDFeatureLoss(normalize='channel')
+    with pytest.raises(ValueError, match='normalize must be one of'):
+        WKDFeatureLoss(grid=2, normalize='level')
