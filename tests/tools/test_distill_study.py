@@ -37,7 +37,8 @@ def _write(results, res):
     study.write_json(osp.join(results, f'{res["id"]}.json'), res)
 
 
-@pytest.mark.parametrize('task', ['det', 'cls', 'gfl', 'retinanet', 'crd'])
+@pytest.mark.parametrize('task',
+                         ['det', 'cls', 'gfl', 'retinanet', 'crd', 'det_fpn'])
 def test_every_variant_config_and_knob_exist(task):
     """A wrong knob path would sweep nothing; each must name a number."""
     variants = study.TASKS[task].variants
@@ -89,7 +90,8 @@ def _merged(config, options):
     return cfg
 
 
-@pytest.mark.parametrize('task', ['det', 'cls', 'gfl', 'retinanet', 'crd'])
+@pytest.mark.parametrize('task',
+                         ['det', 'cls', 'gfl', 'retinanet', 'crd', 'det_fpn'])
 def test_options_build_valid_configs(task):
     """The options of every run merge into its config as intended: seed,
     teacher, weight, the study's cost matrix, and each split."""
@@ -100,7 +102,7 @@ def test_options_build_valid_configs(task):
         if run.variant.distills:
             assert cfg.model.teacher_ckpt == 't.pth'
             losses = cfg.model.get('distill_losses') or {}
-            if 'loss_wkd_l' in losses:
+            if 'loss_wkd_l' in losses:  # its cost matrix is the study's
                 hooks = [h for h in cfg.custom_hooks
                          if h['type'] == 'mmkd.CostMatrixHook']
                 assert (hooks[0].cost_file if hooks else

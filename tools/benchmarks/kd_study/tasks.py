@@ -223,6 +223,42 @@ def crd_task() -> Task:
                    '--test-pipeline'))
 
 
+def fpn_task() -> Task:
+    """The FPN study on the Faster R-CNN toy: feature terms on the FPN
+    levels only, against FitNet (MSE) on the same maps, with the detection
+    study's teacher and split. The candidates' weights are matched to
+    FitNet's first-step term and their sweeps centred there."""
+    variants = [
+        Variant('student',
+                osp.join(DET_DIR, 'faster-rcnn_r18-w16_fpn_toy-digits.py'),
+                'student alone'),
+        Variant('fitnet', _det('fitnet'), 'FitNet (FPN, MSE)',
+                _W.format('loss_fitnet'), _grid(4.0)),
+        Variant('wkd-f-fpn', _det('wkd-f-fpn'), 'WKD-F (FPN, 2x2 grid)',
+                _W.format('loss_wkd_f'), _grid(0.0025)),
+    ]
+    for kind, label, knob, weight in (
+            ('wkd-f-fpn-const', 'WKD-F (FPN, 2x2 grid, constant weight)',
+             'loss_wkd_f', 0.01),
+            ('wkd-f-fpn-cell2', 'WKD-F (FPN, 2x2-position cells)',
+             'loss_wkd_f', 0.02),
+            ('wkd-f-fpn-cell4', 'WKD-F (FPN, 4x4-position cells)',
+             'loss_wkd_f', 0.02),
+            ('wkd-f-fpn-cell2-norm',
+             'WKD-F (FPN, 2x2-position cells, standardised)', 'loss_wkd_f',
+             0.125),
+            ('wkd-f-fpn-full', 'WKD-F (FPN, full covariance)', 'loss_wkd_f',
+             0.025),
+            ('swd-fpn', 'spatial WD (FPN)', 'loss_swd', 160.0),
+            ('cwd-fpn', 'CWD (FPN, KL)', 'loss_cwd', 12.0)):
+        variants.append(
+            Variant(kind, _det(kind), label, _W.format(knob), _grid(weight)))
+    return Task(
+        'det_fpn',
+        osp.join(DET_DIR, 'faster-rcnn_r50-w32_fpn_3x_toy-digits.py'),
+        variants, 'coco/bbox_mAP', ('coco/', ), det_split_options)
+
+
 TASKS: Dict[str, Task] = {
     'det': Task(
         'det', osp.join(DET_DIR, 'faster-rcnn_r50-w32_fpn_3x_toy-digits.py'),
@@ -269,6 +305,7 @@ TASKS: Dict[str, Task] = {
         ], 'accuracy/top1', ('accuracy/', 'calibration/'),
         cls_split_options),
     'crd': crd_task(),
+    'det_fpn': fpn_task(),
     'gfl': one_stage_task('gfl'),
     'retinanet': one_stage_task('retinanet'),
 }
