@@ -229,6 +229,47 @@ def test_training_curve_reads_losses(tmp_path):
     }]
 
 
+def test_training_curve_joins_resumed_parts(tmp_path):
+    for stamp, iters, loss in (('20260101_000000', (50, 100, 150), 2.0),
+                               ('20260101_010000', (150, 200), 1.0)):
+        run_dir = tmp_path / stamp / 'vis_data'
+        run_dir.mkdir(parents=True)
+        (run_dir / 'scalars.json').write_text('\n'.join(
+            json.dumps(dict(iter=i, loss=loss)) for i in iters))
+    curve = study.training_curve(str(tmp_path))
+    assert [(r['iter'], r['loss']) for r in curve] == [
+        (50, 2.0), (100, 2.0), (150, 1.0), (200, 1.0)]
+
+
+def test_train_resumes_an_interrupted_run(tmp_path, monkeypatch):
+    from kd_study import runner
+    calls = []
+
+    def fake_run_cmd(cmd, log, threads):
+        calls.append(cmd)
+        work_dir = cmd[cmd.index('--work-dir') + 1]
+        ckpt = osp.join(work_dir, 'e2.pth')
+        open(ckpt, 'w').close()
+        with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
+            f.write(ckpt)
+        return 1.0
+
+    monkeypatch.setattr(runner, 'run_cmd', fake_run_cmd)
+    (tmp_path / 'train_stdout.log').write_text('first part')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'e1.pth'))
+    ckpt, _ = runner.train('c.py', str(tmp_path), [], 1)
+    assert '--resume' in calls[0]
+    assert ckpt == str(tmp_path / 'e2.pth')
+    kept = list(tmp_path.glob('train_stdout_*.log'))
+    assert len(kept) == 1 and kept[0].read_text() == 'first part'
+    # finished: not run again; a fresh directory does not resume
+    assert runner.train('c.py', str(tmp_path), [], 1)[0] == ckpt
+    fresh = tmp_path / 'fresh'
+    fresh.mkdir()
+    runner.train('c.py', str(fresh), [], 1)
+    assert len(calls) == 2 and '--resume' not in calls[1]
+
+
 def test_report_tables_from_results(tmp_path):
     """Mean, sample std and gap closed, computed by hand."""
     results = {}

@@ -41,6 +41,11 @@ def train(config: str, work_dir: str, options: List[str],
           threads: int) -> Tuple[str, float]:
     """Train unless ``work_dir`` holds a finished run.
 
+    A run stopped part way (a ``last_checkpoint`` but no
+    ``train_done.json``) resumes from its last checkpoint, so an interrupted
+    session loses at most one checkpoint interval. The resumed run's data
+    order differs from an uninterrupted one's from that point.
+
     Returns:
         tuple[str, float]: The final checkpoint and the training seconds.
     """
@@ -53,10 +58,17 @@ def train(config: str, work_dir: str, options: List[str],
     options = list(options) + [
         'val_dataloader=None', 'val_cfg=None', 'val_evaluator=None'
     ]
+    resume = ['--resume'] if osp.exists(
+        osp.join(work_dir, 'last_checkpoint')) else []
+    log = osp.join(work_dir, 'train_stdout.log')
+    if resume and osp.exists(log):
+        # keep the interrupted part's log beside the resumed one
+        os.replace(log, osp.join(work_dir,
+                                 f'train_stdout_{int(time.time())}.log'))
     seconds = run_cmd([
         sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-        '--cfg-options', *options
-    ], osp.join(work_dir, 'train_stdout.log'), threads)
+        *resume, '--cfg-options', *options
+    ], log, threads)
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()
     write_json(done, dict(checkpoint=ckpt, train_seconds=seconds))
@@ -101,11 +113,23 @@ def training_curve(work_dir: str) -> List[dict]:
     Keeps ``iter`` (``step`` and ``epoch`` where logged), ``lr``, ``loss``,
     the student's losses (``loss*`` or
     ``student.loss*``), the distillation terms (``distill.loss*``) and
-    ``distill_weight_scale``, rounded to 5 significant digits.
+    ``distill_weight_scale``, rounded to 5 significant digits. A resumed
+    run's parts (one timestamped directory each) are joined, the later part
+    winning where they overlap.
     """
     runs = sorted(d for d in os.listdir(work_dir)
                   if osp.isdir(osp.join(work_dir, d)) and d[:1].isdigit())
-    path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
+    by_iter = {}
+    for run in runs:
+        path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
+        if osp.exists(path):
+            for rec in _curve_records(path):
+                by_iter[rec['iter']] = rec
+    return [by_iter[k] for k in sorted(by_iter)]
+
+
+def _curve_records(path: str) -> List[dict]:
+    """The kept training records of one ``scalars.json``."""
     curve = []
     with open(path) as f:
         for line in f:
