@@ -67,6 +67,25 @@ def official_cost_matrix() -> Callable[[str], str]:
     return official_cost_matrix_path
 
 
+@pytest.fixture(autouse=True)
+def _no_default_scope_leaks():
+    """Drop the MMEngine default scopes a test created.
+
+    A scope set by one test (a Runner, ``init_default_scope``) would stay
+    current for every later test in the process and change where their
+    registry lookups go, so results depended on test order.
+    """
+    try:
+        from mmengine.registry import DefaultScope
+    except ImportError:
+        yield
+        return
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in set(DefaultScope._instance_dict) - before:
+        DefaultScope._instance_dict.pop(name, None)
+
+
 def pytest_configure(config) -> None:
     """Register the suite's markers (``-m 'not slow'`` for a quick run)."""
     config.addinivalue_line(

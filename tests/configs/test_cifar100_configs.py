@@ -53,17 +53,17 @@ def _leaf(method, pair):
 def _build(cfg):
     """The distiller of a config, the teacher left randomly initialised
     (no checkpoint file here)."""
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
 
     import mmkd.models.backbones  # noqa: F401
     import mmkd.models.distillers.classification_distiller  # noqa: F401
     from mmkd.registry import MODELS
-    init_default_scope('mmpretrain')
     model_cfg = cfg.model.copy()
     if 'teacher_ckpt' in model_cfg:
         model_cfg['teacher_ckpt'] = None
     torch.manual_seed(0)
-    return MODELS.build(model_cfg)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        return MODELS.build(model_cfg)
 
 
 def test_the_crd_recipe_is_the_official_one():
