@@ -67,6 +67,39 @@ def official_cost_matrix() -> Callable[[str], str]:
     return official_cost_matrix_path
 
 
+#: Test modules that build mmdet detectors (or read mmdet configs): not
+#: collected on a classification-only stack (no mmdet, or mmcv without its
+#: compiled ops, e.g. mmcv-lite), where the rest of the suite applies.
+DETECTION_TESTS = [
+    'apis/test_cost_matrix_api.py', 'apis/test_dense_cost_matrix.py',
+    'configs/test_one_stage_configs.py', 'configs/test_real_layouts.py',
+    'engine/test_cost_matrix_hook.py', 'engine/test_distill_ddp.py',
+    'engine/test_distill_hooks.py', 'models/test_detection_distiller.py',
+    'models/test_distill_autocast.py', 'models/test_distill_configs.py',
+    'models/test_ld_box_term.py', 'models/test_single_stage_distiller.py',
+    'tools/test_build_cost_matrix_dense.py', 'tools/test_distill_study.py',
+    'tools/test_distill_tools.py', 'tools/test_export_student.py',
+    'tools/test_toy_demo.py', 'tools/test_train_test_tools.py'
+]
+
+
+def detection_available() -> bool:
+    """Whether mmdet and mmcv's compiled ops are installed."""
+    import importlib.util
+    return (importlib.util.find_spec('mmdet') is not None
+            and importlib.util.find_spec('mmcv._ext') is not None)
+
+
+collect_ignore = [] if detection_available() else DETECTION_TESTS
+
+
+def pytest_report_header(config) -> str:
+    if detection_available():
+        return 'mmkd: detection tests included (mmdet and mmcv ops found)'
+    return (f'mmkd: {len(DETECTION_TESTS)} detection test modules not '
+            'collected (no mmdet or no mmcv compiled ops)')
+
+
 @pytest.fixture(autouse=True)
 def _no_default_scope_leaks():
     """Drop the MMEngine default scopes a test created.

@@ -18,6 +18,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmkd.models.adapters import detector_kind
+from mmkd.stack import require_detection
 from .class_rows import ClassRows, class_names_of, cka_cost_on_main_process
 from .collect import Preprocess, check_counts, eval_capture, own_preprocess
 
@@ -240,6 +241,7 @@ def collect_dense_class_features(
         ValueError: If the head has no assigner (no ``train_cfg``), or a
             class got fewer than two rows (named).
     """
+    require_detection('collect_dense_class_features')
     from mmdet.models.dense_heads import AnchorHead
     from mmdet.models.utils import unpack_gt_instances
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from mmkd.stack import require_detection
 from .class_rows import ClassRows, class_names_of, cka_cost_on_main_process
 from .collect import Preprocess, check_counts, eval_capture, own_preprocess
 
@@ -75,6 +76,7 @@ def collect_detection_class_features(
     Raises:
         ValueError: If a class got no (or one) sample, naming the classes.
     """
+    require_detection('collect_detection_class_features')
     from mmdet.structures.bbox import bbox2roi, bbox_overlaps
 
     from mmkd.models.adapters import roi_forward

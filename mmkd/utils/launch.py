@@ -86,7 +86,13 @@ def load_tool_config(config: str,
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = '0'
-    cfg = Config.fromfile(config)
+    try:
+        cfg = Config.fromfile(config)
+    except ModuleNotFoundError as e:
+        # MMEngine's "<package> is not installed" for an 'mmdet::' base
+        _require_scope(str(e).split(' ', 1)[0], config, e)
+        raise
+    _require_scope(cfg.get('default_scope', None), config)
     cfg.launcher = launcher
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -102,6 +108,22 @@ def load_tool_config(config: str,
             "default_runtime or set default_scope='mmdet' / 'mmpretrain'.")
     init_cpu_distributed(cfg, launcher)
     return cfg
+
+
+def _require_scope(scope: Optional[str],
+                   config: str,
+                   cause: Optional[Exception] = None) -> None:
+    """Raise :mod:`mmkd.stack`'s message (what is missing, how to install
+    it) when a config's package is not usable here."""
+    from mmkd.stack import require_classification, require_detection
+    require = dict(
+        mmdet=require_detection, mmpretrain=require_classification).get(scope)
+    if require is None:
+        return
+    try:
+        require(f'{config} (an {scope} config)')
+    except ImportError as e:
+        raise e from cause
 
 
 def enable_amp(cfg: Config) -> None:

@@ -11,33 +11,13 @@ import torch
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'models'))
-from test_distill_hooks import (_cls_loader, _ClsLoader,  # noqa: E402
-                                fake_runner)
+from cls_helpers import ClsLoader, cls_distiller, cls_loader  # noqa: E402
+from test_distill_hooks import fake_runner  # noqa: E402
 
 from mmkd.apis.cost_io import load_cost_matrix_and_record  # noqa: E402
 from mmkd.engine.hooks import CostMatrixHook  # noqa: E402
 
 
-def cls_distiller(seed=0, teacher_preproc=True, **kwargs):
-    import mmpretrain.models  # noqa: F401
-    from test_classification_distiller import classifier_cfg
-
-    import mmkd.models.distillers.classification_distiller  # noqa: F401
-    from mmkd.models import ClassificationDistiller
-    teacher = classifier_cfg(8, num_classes=3)
-    if not teacher_preproc:
-        teacher.pop('data_preprocessor')
-    torch.manual_seed(seed)
-    return ClassificationDistiller(
-        student=classifier_cfg(4, num_classes=3),
-        teacher=teacher,
-        **dict(
-            dict(
-                distill_losses=dict(
-                    loss_wkd_l=dict(
-                        type='mmkd.WKDLogitLoss', cost_matrix=None)),
-                distill_inputs=dict(loss_wkd_l='logits'),
-                probe_size=None), **kwargs))
 
 
 def _build(tmp_path, model=None, loader=None, **kwargs):
@@ -46,7 +26,7 @@ def _build(tmp_path, model=None, loader=None, **kwargs):
         str(tmp_path / 'cost.pth'), num_per_class=4, heatmap=False,
         **kwargs)
     hook.before_train(
-        fake_runner(model, train_dataloader=loader or _cls_loader()))
+        fake_runner(model, train_dataloader=loader or cls_loader()))
     return model.distill_losses['loss_wkd_l'].cost_matrix
 
 
@@ -73,7 +53,7 @@ def test_a_file_built_for_other_settings_is_refused(tmp_path, change, field):
     hook = CostMatrixHook(str(tmp_path / 'cost.pth'), **args)
     with pytest.raises(ValueError) as info:
         hook.before_train(
-            fake_runner(cls_distiller(), train_dataloader=_cls_loader()))
+            fake_runner(cls_distiller(), train_dataloader=cls_loader()))
     msg = str(info.value)
     assert field in msg and 'cost.pth' in msg
     assert 'Delete the file' in msg and 'rebuild=True' in msg
@@ -83,7 +63,7 @@ def test_another_teacher_or_class_list_is_refused(tmp_path):
     _build(tmp_path)
     with pytest.raises(ValueError, match='teacher_weights: file'):
         _build(tmp_path, model=cls_distiller(seed=1))
-    renamed = _ClsLoader(list(_cls_loader()), ('cat', 'dog', 'fox'))
+    renamed = ClsLoader(list(cls_loader()), ('cat', 'dog', 'fox'))
     with pytest.raises(ValueError, match=r"class_names: file \['cat', 'dog', "
                        r"'eel'\], this run \['cat', 'dog', 'fox'\]"):
         _build(tmp_path, loader=renamed)
@@ -123,7 +103,7 @@ def test_the_teacher_sees_what_training_feeds_it(tmp_path):
     preprocessor (mmpretrain's layout): training gives the teacher the
     student's normalised batch, and so must the cost-matrix build."""
     model = cls_distiller(teacher_preproc=False)
-    loader = _cls_loader(num_batches=1)
+    loader = cls_loader(num_batches=1)
     seen, handle = _backbone_inputs(model)
     try:
         data = model.data_preprocessor(loader[0], True)
@@ -333,7 +313,7 @@ def test_the_hook_builds_a_one_stage_teachers_matrix(tmp_path):
         packed_batch(num_items=[3, 4], cycle_labels=True),
         packed_batch(num_items=[5, 2], cycle_labels=True)
     ]
-    loader = _ClsLoader(batches, ('a', 'b', 'c'))
+    loader = ClsLoader(batches, ('a', 'b', 'c'))
     cost_file = tmp_path / 'dense.pth'
     CostMatrixHook(
         str(cost_file), num_per_class=4, bg_per_image=4,

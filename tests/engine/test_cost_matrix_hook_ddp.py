@@ -25,7 +25,7 @@ def shard(rank, labels_per_batch=((0, 1, 0, 1, 0, 1), (0, 1, 2, 0, 1, 2))):
     """Two batches per rank by default; 'eel' (class 2) only twice, in the
     last batch, so neither rank alone reaches NUM_PER_CLASS rows of it."""
     from mmpretrain.structures import DataSample
-    from test_distill_hooks import _ClsLoader
+    from cls_helpers import ClsLoader
     gen = torch.Generator().manual_seed(10 + rank)
     batches = []
     for labels in labels_per_batch:
@@ -36,11 +36,11 @@ def shard(rank, labels_per_batch=((0, 1, 0, 1, 0, 1), (0, 1, 2, 0, 1, 2))):
                     for _ in labels
                 ],
                 data_samples=[DataSample().set_gt_label(c) for c in labels]))
-    return _ClsLoader(batches, CLASSES)
+    return ClsLoader(batches, CLASSES)
 
 
 def distiller():
-    from test_cost_matrix_hook import cls_distiller
+    from cls_helpers import cls_distiller
     return cls_distiller(seed=0)
 
 

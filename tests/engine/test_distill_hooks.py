@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'models'))
+from cls_helpers import cls_loader  # noqa: E402
 from distill_helpers import (NUM_CLASSES, build_distiller,  # noqa: E402
                              packed_batch, setup_mmdet, tiny_detector_cfg)
 
@@ -319,28 +321,6 @@ def test_cost_matrix_hook_rejects_a_matrix_of_the_wrong_size(tmp_path):
         CostMatrixHook(str(path), kappa=0)
 
 
-class _ClsLoader(list):
-    """Raw classification batches with a dataset carrying class names."""
-
-    def __init__(self, batches, classes):
-        super().__init__(batches)
-        self.dataset = SimpleNamespace(metainfo=dict(classes=classes))
-
-
-def _cls_loader(num_batches: int = 3):
-    from mmpretrain.structures import DataSample
-    gen = torch.Generator().manual_seed(0)
-    batches = [
-        dict(
-            inputs=[
-                torch.randint(0, 256, (3, 8, 8), generator=gen).byte()
-                for _ in range(6)
-            ],
-            data_samples=[
-                DataSample().set_gt_label(c) for c in (0, 1, 2, 0, 1, 2)
-            ]) for _ in range(num_batches)
-    ]
-    return _ClsLoader(batches, ('cat', 'dog', 'eel'))
 
 
 @pytest.mark.parametrize('source', ['logits', 'pre_logits'])
@@ -361,7 +341,7 @@ def test_cost_matrix_hook_builds_a_classifier_teachers_matrix(
             loss_wkd_l=dict(type='mmkd.WKDLogitLoss', cost_matrix=None)),
         distill_inputs=dict(loss_wkd_l='logits'),
         probe_size=None)
-    loader = _cls_loader()
+    loader = cls_loader()
     labels = []
     import mmkd.apis.cost_io as api
     def plot(cost, out, names):

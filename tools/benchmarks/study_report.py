@@ -88,6 +88,24 @@ SPECS = {
         (('wkd-lf', 'kd'), ('wkd-lf', 'dkd'), ('wkd-l', 'kd'),
          ('wkd-l', 'dkd')),
         osp.join('configs', 'toy_digits_cls', 'README.md')),
+    # CIFAR-100 resnet32x4 -> resnet8x4, the pair the toy CRD task scales
+    # down: teacher and student from CRD's README, KD and DKD from DKD's,
+    # WKD from the official WKD README (no ECE published).
+    'crd': Spec(
+        (('accuracy/top1', 'top-1 %', 1), ('calibration/ece', 'ECE %', 1)),
+        {
+            'teacher': (79.42, None),
+            'student': (72.50, None),
+            'kd': (73.33, None),
+            'dkd': (76.32, None),
+            'wkd-l': (76.53, None),
+            'wkd-f': (76.77, None),
+            'wkd-lf': (77.28, None),
+        }, ('the CIFAR-100 resnet32x4 -> resnet8x4 numbers (CRD, DKD and '
+            'official WKD READMEs)'),
+        (('wkd-lf', 'kd'), ('wkd-lf', 'dkd'), ('wkd-l', 'kd'),
+         ('wkd-l', 'dkd'), ('wkd-f', 'kd')),
+        osp.join('configs', 'toy_digits_crd', 'README.md')),
     # mmdet's model zoo (metafiles): GFL R101 ms-2x 44.7, LD R18 36.5; the
     # GFL R18 student's 35.8 is from mmdet's LD README (no other method).
     'gfl': Spec(

@@ -109,6 +109,7 @@ class BaseDistiller(BaseModel):
                  save_teacher: bool = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        self._check_requirements()
         if teacher_trainable:
             raise NotImplementedError(
                 f'teacher_trainable=True is not supported by '
@@ -172,6 +173,10 @@ class BaseDistiller(BaseModel):
     # ------------------------------------------------------------------
     # checks the task wrappers implement
     # ------------------------------------------------------------------
+    def _check_requirements(self) -> None:
+        """Raise an ``ImportError`` naming the fix unless the packages the
+        wrapper needs are installed (:mod:`mmkd.stack`)."""
+
     def _check_models(self) -> None:
         """Raise unless the student and the teacher suit the wrapper."""
 

@@ -32,6 +32,7 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from mmkd.registry import MODELS
+from mmkd.stack import require_classification
 from mmkd.utils.checks import check_int
 from ..recorder import StageRecorder
 from .base_distiller import BaseDistiller, LossValue
@@ -161,6 +162,10 @@ class ClassificationDistiller(BaseDistiller):
     # ------------------------------------------------------------------
     # validation
     # ------------------------------------------------------------------
+    def _check_requirements(self) -> None:
+        """mmpretrain (its ``ImageClassifier`` and data preprocessor)."""
+        require_classification(type(self).__name__)
+
     def _check_models(self) -> None:
         """Both models are mmpretrain classifiers with a head; the
         student's batch augments carry over to the distiller."""

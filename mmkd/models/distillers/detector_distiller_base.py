@@ -27,6 +27,7 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from torch import Tensor
 
+from mmkd.stack import require_detection
 from .base_distiller import BaseDistiller, LossValue
 from .step import StepContext
 from .terms import TermKey
@@ -61,6 +62,10 @@ class BaseDetectorDistiller(BaseDistiller):
     # ------------------------------------------------------------------
     # validation
     # ------------------------------------------------------------------
+    def _check_requirements(self) -> None:
+        """mmdet and mmcv's compiled ops (RoIAlign, NMS)."""
+        require_detection(type(self).__name__)
+
     def _check_models(self) -> None:
         """Both models are detectors of the subclass's kind."""
         for role, model in (('student', self.student), ('teacher',

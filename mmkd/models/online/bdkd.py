@@ -23,6 +23,7 @@ from torch import Tensor
 from mmkd.losses.bdkd_loss import (BDKDStudentLoss, BDKDTeacherLoss,
                                    entropy_gap_weights)
 from mmkd.registry import MODELS
+from mmkd.stack import require_classification
 from mmkd.utils.checks import check_choice
 from ..builder import build_model, distiller_data_preprocessor
 
@@ -98,6 +99,7 @@ class BDKDOnlineDistiller(BaseModel):
                  eval_model: str = 'student',
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        require_classification(type(self).__name__)
         student = build_model(student, 'student')
         super().__init__(
             data_preprocessor=distiller_data_preprocessor(
