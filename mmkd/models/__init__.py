@@ -4,7 +4,8 @@ from .builder import build_model
 from .checkpoint_io import (load_checkpoint_into, strip_prefix,
                             student_state_dict_from)
 from .connectors import (BottleneckProjector, ConvConnector,
-                         ConvRegConnector, LinearConnector)
+                         ConvRegConnector, LinearConnector,
+                         LinearMapConnector)
 from .distillers import (BaseDetectorDistiller, BaseDistiller,
                          ClassificationDistiller, DetectionDistiller,
                          SingleStageDistiller)
@@ -14,7 +15,8 @@ __all__ = [
     'BaseDetectorDistiller', 'BaseDistiller', 'BDKDOnlineDistiller',
     'BottleneckProjector', 'ClassificationDistiller', 'ConvConnector',
     'ConvRegConnector',
-    'DetectionDistiller', 'LinearConnector', 'MobileNetV1',
+    'DetectionDistiller', 'LinearConnector', 'LinearMapConnector',
+    'MobileNetV1',
     'SingleStageDistiller', 'build_model', 'load_checkpoint_into',
     'strip_prefix', 'student_state_dict_from'
 ]

@@ -10,6 +10,7 @@ saved with the student in checkpoints but never exported with it.
 from typing import Optional
 
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -18,7 +19,7 @@ from mmkd.utils.checks import check_int
 
 __all__ = [
     'ConvConnector', 'BottleneckProjector', 'LinearConnector',
-    'ConvRegConnector'
+    'ConvRegConnector', 'LinearMapConnector'
 ]
 
 
@@ -274,3 +275,62 @@ class ConvRegConnector(_Connector):
     def forward(self, x: Tensor) -> Tensor:
         """Map the student map to the teacher's width and size."""
         return self.relu(self.bn(self.conv(x)))
+
+
+@MODELS.register_module()
+class LinearMapConnector(_Connector):
+    """A linear map of every position of a feature map, after matching the
+    teacher's grid: the projector for pairs across architectures.
+
+    The WKD paper distils between CNNs and Transformers with "simply a
+    linear layer": here the same linear map (``in_channels`` ->
+    ``out_channels``, with bias, no norm, no activation; a 1x1 convolution)
+    applied at every position. Maps of both families are ``(N, C, H, W)``
+    (Transformer tokens on their patch grid, see
+    :func:`~mmkd.models.adapters.to_feature_map`). Where the grids differ
+    (a ViT-S/16 at 224 px has 14x14 patches, a ResNet-18's last stage
+    7x7), the student's map is first resized to ``out_size``: adaptive
+    average pooling from a larger grid (each teacher cell the mean of the
+    student positions it covers), bilinear interpolation
+    (``align_corners=False``) from a smaller one. Resizing before the
+    linear map costs least and, the map being linear, gives the same result
+    as after it for pooling.
+
+    Args:
+        in_channels (int): Student channels (a Transformer's embedding
+            width).
+        out_channels (int): Teacher channels.
+        out_size (int | tuple[int, int], optional): Teacher grid (H, W);
+            None keeps the student's grid, which must then equal the
+            teacher's. Defaults to None.
+        init_cfg (dict, optional): Initialisation config. Defaults to
+            None (PyTorch's default for the convolution).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 out_size=None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(in_channels, out_channels, init_cfg)
+        if out_size is not None:
+            # only a connector that resizes has out_size: the distillers
+            # check equal grids otherwise
+            self.out_size = _pair('out_size', out_size)
+        self.linear = nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Map ``(N, in_channels, h, w)`` to ``(N, out_channels, H, W)``."""
+        if x.dim() != 4:
+            raise ValueError(
+                'LinearMapConnector takes (N, C, H, W) maps, but got shape '
+                f'{tuple(x.shape)}; use mmkd.LinearConnector for (N, C) '
+                'features.')
+        size = getattr(self, 'out_size', None)
+        if size is not None and tuple(x.shape[2:]) != size:
+            if x.shape[2] >= size[0] and x.shape[3] >= size[1]:
+                x = F.adaptive_avg_pool2d(x, size)
+            else:
+                x = F.interpolate(x, size=size, mode='bilinear',
+                                  align_corners=False)
+        return self.linear(x)

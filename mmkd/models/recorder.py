@@ -9,8 +9,8 @@ with it; the cost-matrix builders record the input of a detector's
 classification layer.
 """
 from contextlib import contextmanager
-from typing import (Callable, Dict, Hashable, Iterator, List, Optional,
-                    Sequence, Union)
+from typing import (Callable, Collection, Dict, Hashable, Iterator, List,
+                    Optional, Sequence, Union)
 
 import torch.nn as nn
 from torch import Tensor
@@ -49,6 +49,9 @@ class StageRecorder:
         transform (callable, optional): Applied to each tensor inside the
             hook, e.g. ``detach`` and a copy of an input that a later
             in-place op would change. Defaults to None.
+        raw (collection, optional): Keys whose module output is kept as
+            returned (a tuple stays a tuple, e.g. a Swin stage's
+            ``(tokens, (H, W))``), without ``transform``. Defaults to none.
     """
 
     def __init__(self,
@@ -56,9 +59,10 @@ class StageRecorder:
                                                Sequence[nn.Module]]],
                  inputs: bool = False,
                  every_call: bool = False,
-                 transform: Optional[Callable[[Tensor], Tensor]] = None
-                 ) -> None:
+                 transform: Optional[Callable[[Tensor], Tensor]] = None,
+                 raw: Collection[Hashable] = ()) -> None:
         self.modules = dict(modules)
+        self.raw = frozenset(raw)
         self.inputs = inputs
         self.every_call = every_call
         self.transform = transform
@@ -93,7 +97,10 @@ class StageRecorder:
     def _hook(self, key: Hashable):
 
         def hook(module: nn.Module, args, output) -> None:
-            self._keep(key, last_tensor(output))
+            if key in self.raw:
+                self.outputs[key] = output
+            else:
+                self._keep(key, last_tensor(output))
 
         return hook
 

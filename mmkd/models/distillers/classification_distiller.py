@@ -9,7 +9,9 @@ forward hooks record the tensors the distillation terms read:
 * ``'feature'``: the output of a backbone module (a stage), by default the
   backbone's last output, i.e. the last stage after its ReLU for ResNets and
   :class:`~mmkd.models.MobileNetV1` (the paper's "Conv5",
-  ``docs/methods.md`` section 2);
+  ``docs/methods.md`` section 2), as an ``(N, C, H, W)`` map whatever the
+  backbone family: Transformer tokens become a map on their patch grid
+  (:func:`~mmkd.models.adapters.to_feature_map`);
 * ``'pooled'``: the output of the classifier's ``neck`` (N, D), the pooled
   penultimate features that KDDM matches over the batch
   (``docs/methods.md`` section 6).
@@ -34,6 +36,7 @@ from torch import Tensor
 from mmkd.registry import MODELS
 from mmkd.stack import require_classification
 from mmkd.utils.checks import check_int
+from ..adapters.feature_map import to_feature_map
 from ..recorder import StageRecorder
 from .base_distiller import BaseDistiller, LossValue
 from .step import StepContext
@@ -63,6 +66,9 @@ CLS_SOURCES = {
 #: or None).
 _LOGITS = '__logits__'
 _POOLED = '__pooled__'
+#: Recorder key of a ViT-like backbone's patch embedding, whose output
+#: ``(tokens, (H, W))`` gives the patch grid of its layers' tokens.
+_PATCH_HW = '__patch_hw__'
 #: How a 'logits' term gets its labels from the data samples.
 _LABEL_MODES = ('hard', 'argmax', 'none')
 
@@ -246,6 +252,7 @@ class ClassificationDistiller(BaseDistiller):
         for role, model in (('student', self.student), ('teacher',
                                                         self.teacher)):
             modules = {_LOGITS: model.head}
+            stages = set()
             for name, term in self.distill_inputs.items():
                 if term['source'] == 'pooled':
                     modules[_POOLED] = self._neck(model, name, role)
@@ -253,8 +260,32 @@ class ClassificationDistiller(BaseDistiller):
                     continue
                 stage = term[f'{role}_stage']
                 modules[stage] = self._resolve_stage(model, stage, role)
-            recorders[role] = StageRecorder(modules)
+                stages.add(stage)
+            embed = getattr(model.backbone, 'patch_embed', None)
+            if stages and isinstance(embed, nn.Module):
+                modules[_PATCH_HW] = embed
+            # stages stay as returned (tokens, (tokens, grid) pairs):
+            # _outputs makes them maps
+            recorders[role] = StageRecorder(
+                modules, raw=stages | {_PATCH_HW})
         return recorders
+
+    def _outputs(self, role: str, rec: StageRecorder) -> dict:
+        """What ``rec`` recorded for ``role``, every stage as an
+        ``(N, C, H, W)`` map (:func:`to_feature_map`)."""
+        out = dict(rec.outputs)
+        embedded = out.pop(_PATCH_HW, None)
+        patch_hw = None
+        if isinstance(embedded, (tuple, list)) and len(embedded) == 2:
+            patch_hw = tuple(embedded[1])
+        backbone = getattr(self, role).backbone
+        extra = getattr(backbone, 'num_extra_tokens', 0)
+        for key in [k for k in out if k not in (_LOGITS, _POOLED)]:
+            out[key] = to_feature_map(
+                out[key], extra, patch_hw,
+                f"the {role}'s " + ('backbone' if key is None else
+                                    f'backbone.{key}'))
+        return out
 
     @staticmethod
     def _neck(model: nn.Module, name: str, role: str) -> nn.Module:
@@ -377,7 +408,8 @@ class ClassificationDistiller(BaseDistiller):
                 key = self._recorded(name, role)
                 where = {None: 'the backbone', _POOLED: 'the neck'}.get(
                     key, f'backbone.{key}')
-                pair.append(feats[role].get(key, role, where))
+                feats[role].get(key, role, where)  # raises if it never ran
+                pair.append(self._outputs(role, feats[role])[key])
             self._check_feature_pair(name, *pair)
         self._shapes_checked = True
 
@@ -425,7 +457,7 @@ class ClassificationDistiller(BaseDistiller):
         (``distill.*``) for one batch."""
         with self._recorders['student'].recording() as rec:
             student_losses = self.student.loss(inputs, data_samples)
-        s_out = dict(rec.outputs)
+        s_out = self._outputs('student', rec)
         ctx = StepContext(inputs, s_out[_LOGITS], s_out, data_samples)
         losses = self.add_prefix(student_losses, 'student.')
         losses.update(self.add_prefix(self.distill_step(ctx), 'distill.'))
@@ -444,7 +476,7 @@ class ClassificationDistiller(BaseDistiller):
         """The teacher's recorded outputs (logits, neck, stages)."""
         with self._recorders['teacher'].recording() as rec:
             self.teacher(t_inputs, mode='tensor')
-        return dict(rec.outputs)
+        return self._outputs('teacher', rec)
 
     def _term(self, name: str, term: dict, ctx: StepContext,
               teacher: dict) -> LossValue:
@@ -507,7 +539,8 @@ class ClassificationDistiller(BaseDistiller):
         with torch.no_grad():
             with self._recorders['student'].recording() as rec:
                 self.student(inputs, mode='tensor')
-            s = {k: tuple(v.shape) for k, v in rec.outputs.items()}
+            s = {k: tuple(v.shape) for k, v in self._outputs(
+                'student', rec).items()}
         t = {k: tuple(v.shape) for k, v in self.teacher_forward(
             inputs).items()}
         return s, t
