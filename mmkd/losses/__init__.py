@@ -1,7 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Distillation losses: WKD-L, WKD-F, cost matrices, KL baselines, KDDM,
-BD-KD, the 1-D box-distribution Wasserstein loss and the categorical
-view of sigmoid class scores."""
+BD-KD, FitNet, the 1-D box-distribution Wasserstein loss and the
+categorical view of sigmoid class scores."""
 from mmkd.utils.deprecation import renamed
 from .bdkd_loss import (BDKDStudentLoss, BDKDTeacherLoss, bdkd_student_loss,
                         bdkd_teacher_loss, entropy_gap_weights)
@@ -13,6 +13,7 @@ from .cost_matrix import (cka_cost_matrix, cka_similarity_matrix,
                           sharpen_cost)
 from .contract import DistillLoss, LossContract, loss_contract
 from .dkd_loss import DKDLoss, dkd_loss
+from .fitnet_loss import FitNetLoss, fitnet_loss
 from .gaussian_wasserstein import (gaussian_wasserstein,
                                    gaussian_wasserstein_terms, psd_sqrtm)
 from .kd_loss import KDLoss, kd_loss
@@ -49,7 +50,7 @@ __all__ = [
     'sigmoid_to_categorical_logits', 'DistillLoss', 'LossContract',
     'SpatialWassersteinLoss', 'spatial_sinkhorn_cost',
     'spatial_wasserstein_loss', 'ChannelWiseKLLoss', 'channel_wise_kl_loss',
-    'loss_contract', 'load_cost_matrix'
+    'loss_contract', 'load_cost_matrix', 'FitNetLoss', 'fitnet_loss'
 ]
 
 # Renamed (one release): mmkd.losses.load_cost_matrix is as_cost_matrix.

@@ -1,0 +1,17 @@
+# FitNet, Swin-T -> ResNet18 on CIFAR-100 at 224 px, across architectures
+# (the WKD paper's Table 6, OFA protocol): MSE on the WKD-F maps through the
+# same linear projector, weight 100 (_base_/methods/fitnet.py).
+_base_ = [
+    './_base_/pairs/swin-t-to-resnet18.py',
+    './_base_/methods/fitnet.py',
+]
+
+fitnet_input = dict(
+    source='feature',
+    connector='proj',
+    student_stage=_base_.student_stage,
+    teacher_stage=_base_.teacher_stage)
+model = dict(
+    distill_losses=dict(loss_fitnet=_base_.fitnet),
+    distill_inputs=dict(loss_fitnet=fitnet_input),
+    connectors=dict(proj=_base_.projector))

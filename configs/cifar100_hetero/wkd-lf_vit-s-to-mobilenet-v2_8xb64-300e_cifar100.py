@@ -1,0 +1,20 @@
+# WKD-L + WKD-F, ViT-S -> MobileNetV2 on CIFAR-100 at 224 px, across
+# architectures (the WKD paper's Table 6, OFA protocol): both terms with
+# their single-term values (the paper gives no combined weights for this
+# table; UNCONFIRMED).
+_base_ = [
+    './_base_/pairs/vit-s-to-mobilenet-v2.py',
+    './_base_/methods/wkd.py',
+]
+
+wkd_f_input = dict(
+    source='feature',
+    connector='proj',
+    student_stage=_base_.student_stage,
+    teacher_stage=_base_.teacher_stage)
+model = dict(
+    distill_losses=dict(loss_wkd_l=_base_.wkd_l, loss_wkd_f=_base_.wkd_f),
+    distill_inputs=dict(
+        loss_wkd_l=_base_.wkd_l_input, loss_wkd_f=wkd_f_input),
+    connectors=dict(proj=_base_.projector))
+custom_hooks = [_base_.cost_matrix_hook, *_base_.custom_hooks]
