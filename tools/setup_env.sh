@@ -51,6 +51,11 @@ log "installing build tools and the pinned stack"
 # mmdet/mmpretrain list mmcv only as an extra, so the whole pinned stack installs before
 # mmcv is built; mmcv's own runtime deps (addict, yapf, ...) come from mmengine.
 "${PIP[@]}" install -r requirements/stack.txt
+# timm: a test-only reference (the timm checkpoint mapping is checked against
+# timm's own models). --no-deps: its hub dependencies would pull a newer
+# setuptools (no pkg_resources) that mmcv's build and mmengine's hub need;
+# timm imports them only to download, which the tests never do.
+"${PIP[@]}" install --no-deps timm==1.0.31
 
 # mmcv: one wheel per torch build (pip's own cache ignores the torch version, see
 # the README's stack section), built with -std=c++20 for torch 2.14's headers.

@@ -81,6 +81,20 @@ def _from_official_cifar(ckpt: dict, model: nn.Module, arg: str,
         raise RuntimeError(f'{arg} {filename!r}: {e}') from e
 
 
+def _from_timm(state: Dict[str, Tensor], model: nn.Module, arg: str,
+               filename: str) -> Dict[str, Tensor]:
+    """``state`` in ``model``'s keys when it is a timm state dict of the
+    model's backbone family (ViT/DeiT, Swin, ConvNeXt, ResNet), else as
+    it is."""
+    from .backbones.timm_checkpoint import looks_like_timm, timm_to_mmpretrain
+    if not looks_like_timm(state, model):
+        return state
+    try:
+        return timm_to_mmpretrain(state, model)
+    except ValueError as e:
+        raise RuntimeError(f'{arg} {filename!r}: {e}') from e
+
+
 def load_checkpoint_into(model: nn.Module,
                          filename: str,
                          strict: bool = True,
@@ -92,7 +106,9 @@ def load_checkpoint_into(model: nn.Module,
     ``save_teacher=True`` (``teacher.`` prefix) and the CRD / mdistiller
     CIFAR checkpoints (``{'model': state_dict, 'epoch', 'accuracy',
     'optimizer', ...}`` with the official module names) for the CIFAR zoo
-    classifiers (:func:`~mmkd.models.backbones.official_to_mmkd`).
+    classifiers (:func:`~mmkd.models.backbones.official_to_mmkd`), and timm
+    state dicts of ViT/DeiT, Swin, ConvNeXt and ResNet classifiers (OFA's
+    teachers; see :mod:`mmkd.models.backbones.timm_checkpoint`).
 
     Args:
         model (nn.Module): The model to load into.
@@ -137,6 +153,7 @@ def load_checkpoint_into(model: nn.Module,
         teacher_part = strip_prefix(state, 'teacher.')
         if teacher_part:
             state = teacher_part
+    state = _from_timm(state, model, arg, filename)
 
     own = model.state_dict()
     missing = [
