@@ -223,6 +223,50 @@ def crd_task() -> Task:
                    '--test-pipeline'))
 
 
+HETERO_DIR = osp.join('configs', 'toy_digits_hetero')
+
+
+def hetero_task(name: str) -> Task:
+    """A toy across-architecture study on the 32 x 32 toy crops (the WKD
+    paper's CNN <-> Transformer table in miniature): ``'hetero_vit'``, a ViT
+    teacher (width 96, 6 layers) -> resnet8, or ``'hetero_cnn'``, the toy
+    CRD resnet32 teacher -> a ViT student (width 48, 4 layers). Student
+    alone, KD, DKD, FitNet, WKD-L, WKD-F and WKD-L+F; feature terms on the
+    8 x 8 maps of both (ViT patch tokens after the final LayerNorm) through
+    a linear projector; the cost from the teacher's logits."""
+    teacher, student, pair = {
+        'hetero_vit': ('vit-w96-d6_72e_toy-digits-cls.py',
+                       osp.join('..', 'toy_digits_crd',
+                                'resnet8_crd-24e_toy-digits-cls.py'),
+                       'vit-w96-to-resnet8'),
+        'hetero_cnn': (osp.join('..', 'toy_digits_crd',
+                                'resnet32_crd-72e_toy-digits-cls.py'),
+                       'vit-w48-d4_24e_toy-digits-cls.py',
+                       'resnet32-to-vit-w48'),
+    }[name]
+
+    def leaf(kind: str) -> str:
+        return osp.join(HETERO_DIR, f'{kind}_{pair}_24e_toy-digits-cls.py')
+
+    return Task(
+        name, osp.normpath(osp.join(HETERO_DIR, teacher)), [
+            Variant('student', osp.normpath(osp.join(HETERO_DIR, student)),
+                    'student alone'),
+            Variant('kd', leaf('kd'), 'KD', _W.format('loss_kd'),
+                    _grid(0.9)),
+            Variant('dkd', leaf('dkd'), 'DKD', _W.format('loss_dkd'),
+                    _grid(1.0)),
+            Variant('fitnet', leaf('fitnet'), 'FitNet',
+                    _W.format('loss_fitnet'), _grid(100.0)),
+            Variant('wkd-l', leaf('wkd-l'), 'WKD-L', _WD, _grid(100.0)),
+            Variant('wkd-f', leaf('wkd-f'), 'WKD-F', _W.format('loss_wkd_f'),
+                    _grid(0.02)),
+            Variant('wkd-lf', leaf('wkd-lf'), 'WKD-L + WKD-F',
+                    uses=('wkd-l', 'wkd-f')),
+        ], 'accuracy/top1', ('accuracy/', 'calibration/'),
+        cls_split_options)
+
+
 def fpn_task() -> Task:
     """The FPN study on the Faster R-CNN toy: feature terms on the FPN
     levels only, against FitNet (MSE) on the same maps, with the detection
@@ -306,6 +350,8 @@ TASKS: Dict[str, Task] = {
         cls_split_options),
     'crd': crd_task(),
     'det_fpn': fpn_task(),
+    'hetero_vit': hetero_task('hetero_vit'),
+    'hetero_cnn': hetero_task('hetero_cnn'),
     'gfl': one_stage_task('gfl'),
     'retinanet': one_stage_task('retinanet'),
 }

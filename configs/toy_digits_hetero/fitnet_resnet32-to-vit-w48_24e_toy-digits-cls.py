@@ -1,0 +1,18 @@
+# FitNet: MSE on the WKD-F maps through the same linear projector (weight
+# 100; the sweep on val is centred there). Toy pair resnet32 -> ViT-w48
+# (resnet32's last stage (64 x 8 x 8) against the ViT student's patch tokens
+# after its final LayerNorm (48 x 8 x 8)).
+_base_ = [
+    './_base_/resnet32-to-vit-w48_24e_toy-digits-cls.py',
+    '../cifar100_hetero/_base_/methods/fitnet.py',
+]
+
+fitnet_input = dict(
+    source='feature',
+    connector='proj',
+    student_stage=_base_.student_stage,
+    teacher_stage=_base_.teacher_stage)
+model = dict(
+    distill_losses=dict(loss_fitnet=_base_.fitnet),
+    distill_inputs=dict(loss_fitnet=fitnet_input),
+    connectors=dict(proj=_base_.projector))

@@ -1,0 +1,18 @@
+# WKD-F as across architectures in the WKD paper (grid 1, gamma 2, w_F 2e-2,
+# a linear projector; the sweep on val varies w_F). Toy pair resnet32 ->
+# ViT-w48 (resnet32's last stage (64 x 8 x 8) against the ViT student's patch
+# tokens after its final LayerNorm (48 x 8 x 8)).
+_base_ = [
+    './_base_/resnet32-to-vit-w48_24e_toy-digits-cls.py',
+    '../cifar100_hetero/_base_/methods/wkd.py',
+]
+
+wkd_f_input = dict(
+    source='feature',
+    connector='proj',
+    student_stage=_base_.student_stage,
+    teacher_stage=_base_.teacher_stage)
+model = dict(
+    distill_losses=dict(loss_wkd_f=_base_.wkd_f),
+    distill_inputs=dict(loss_wkd_f=wkd_f_input),
+    connectors=dict(proj=_base_.projector))

@@ -1,0 +1,20 @@
+# WKD-L + WKD-F, each with the value its own sweep chose (the study passes
+# them). Toy pair ViT-w96 -> resnet8 (the ViT teacher's patch tokens after
+# its final LayerNorm (96 x 8 x 8) against resnet8's last stage (64 x 8 x
+# 8)).
+_base_ = [
+    './_base_/vit-w96-to-resnet8_24e_toy-digits-cls.py',
+    '../cifar100_hetero/_base_/methods/wkd.py',
+]
+
+wkd_f_input = dict(
+    source='feature',
+    connector='proj',
+    student_stage=_base_.student_stage,
+    teacher_stage=_base_.teacher_stage)
+model = dict(
+    distill_losses=dict(loss_wkd_l=_base_.wkd_l, loss_wkd_f=_base_.wkd_f),
+    distill_inputs=dict(
+        loss_wkd_l=_base_.wkd_l_input, loss_wkd_f=wkd_f_input),
+    connectors=dict(proj=_base_.projector))
+custom_hooks = [_base_.cost_matrix_hook, *_base_.custom_hooks]
