@@ -1,0 +1,63 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""tools/convert_timm.py: a timm ViT written as an mmpretrain checkpoint
+gives timm's logits once loaded, from a classifier or a distillation
+config."""
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+pytest.importorskip('mmpretrain')
+timm = pytest.importorskip('timm', reason='timm is the reference here')
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+import convert_timm  # noqa: E402
+
+HETERO = osp.join(ROOT, 'configs', 'toy_digits_hetero')
+STUDENT = osp.join(HETERO, 'vit-w48-d4_24e_toy-digits-cls.py')
+DISTILL = osp.join(HETERO, 'wkd-f_resnet32-to-vit-w48_24e_toy-digits-cls.py')
+
+
+def _timm_vit(tmp_path):
+    torch.manual_seed(0)
+    ref = timm.create_model('vit_small_patch16_224', img_size=32,
+                            patch_size=4, embed_dim=48, depth=4,
+                            num_heads=3, num_classes=10).eval()
+    path = tmp_path / 'vit_timm.pth'
+    torch.save(dict(state_dict=ref.state_dict(), epoch=1), path)
+    return ref, path
+
+
+@pytest.mark.parametrize('config,role', [(STUDENT, None),
+                                         (DISTILL, 'student')])
+def test_converted_timm_vit_gives_timm_logits(tmp_path, config, role):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmkd.models import build_model
+    ref, path = _timm_vit(tmp_path)
+    out = tmp_path / 'vit_mmpretrain.pth'
+    argv = [config, str(path), str(out)] + (['--role', role] if role else [])
+    assert convert_timm.main(argv) == 0
+    init_default_scope('mmpretrain')
+    model = build_model(Config.fromfile(STUDENT).model).eval()
+    model.load_state_dict(torch.load(out)['state_dict'])
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, mode='tensor'), ref(x),
+                                   atol=2e-4, rtol=1e-4)
+
+
+def test_a_distillation_config_needs_a_role(tmp_path, capsys):
+    _, path = _timm_vit(tmp_path)
+    assert convert_timm.main([DISTILL, str(path), str(tmp_path / 'o.pth')
+                              ]) == 2
+    assert '--role student' in capsys.readouterr().err
+    # the teacher of this pair is a CIFAR zoo ResNet, which timm lacks
+    assert convert_timm.main([DISTILL, str(path), str(tmp_path / 'o.pth'),
+                              '--role', 'teacher']) == 2
+    assert 'No timm mapping for an mmpretrain CIFARResNet' in \
+        capsys.readouterr().err
+    assert not (tmp_path / 'o.pth').exists()
