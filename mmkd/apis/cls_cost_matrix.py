@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from mmkd.models.recorder import StageRecorder
+from mmkd.models.adapters.feature_map import map_recorder, recorded_maps
 from mmkd.utils.checks import check_choice, check_int
 from .class_rows import ClassRows, class_names_of, cka_cost_on_main_process
 from .collect import Preprocess, own_preprocess
@@ -107,9 +107,9 @@ def collect_classification_class_features(
     preprocess = own_preprocess(classifier, preprocess)
     backbone = classifier.backbone
     stage = getattr(backbone, 'DISTILL_STAGE', None)
-    recorder = StageRecorder(
-        dict(feature=dict(backbone.named_modules())[stage]
-             if stage else backbone))
+    recorder = map_recorder(
+        backbone, dict(feature=dict(backbone.named_modules())[stage]
+                       if stage else backbone))
     was_training = classifier.training
     classifier.eval()
     try:
@@ -124,7 +124,9 @@ def collect_classification_class_features(
             else:
                 with recorder.recording():
                     classifier.extract_feat(inputs, stage='backbone')
-                feats = recorder.get('feature', 'teacher', 'the stage')
+                recorder.get('feature', 'teacher', 'the stage')
+                feats = recorded_maps(recorder, backbone, ['feature'],
+                                      "the teacher's")['feature']
             if isinstance(feats, (tuple, list)):
                 feats = feats[-1]
             bad = labels[(labels < 0) | (labels >= num_classes)]

@@ -231,3 +231,37 @@ def test_a_corrupted_cost_file_names_the_file_and_the_fix(tmp_path):
                            f"'{path}'.*Delete it so that CostMatrixHook "
                            'builds it again.*tools/build_cost_matrix.py'):
             load(path)
+
+
+def _vit(out_type: str):
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        data_preprocessor=dict(type='ClsDataPreprocessor',
+                               num_classes=NUM_CLASSES, mean=[127.5] * 3,
+                               std=[127.5] * 3),
+        backbone=dict(type='VisionTransformer', arch=dict(
+            embed_dims=16, num_layers=1, num_heads=2,
+            feedforward_channels=32), img_size=16, patch_size=4,
+            out_type=out_type),
+        head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
+                  in_channels=16)))
+
+
+def test_feature_rows_of_a_vit_are_its_patch_tokens():
+    """A ViT's map is its patch tokens on the grid (the distiller's layout):
+    'raw' tokens (class token dropped) and 'featmap' give the same rows;
+    a pooled output is refused naming the fix."""
+    from mmkd.apis.cls_cost_matrix import \
+        collect_classification_class_features
+    loader = _loader([[0, 1, 2], [0, 1, 2]], size=16)
+    raw, featmap = (collect_classification_class_features(
+        _vit(t), loader, source='feature', num_per_class=32,
+        progress=False) for t in ('raw', 'featmap'))
+    assert tuple(raw.shape) == (NUM_CLASSES, 32, 16)  # 2 images x 4 x 4
+    torch.testing.assert_close(raw, featmap)
+    with pytest.raises(ValueError, match="out_type='featmap'"):
+        collect_classification_class_features(
+            _vit('cls_token'), loader, source='feature', num_per_class=32,
+            progress=False)

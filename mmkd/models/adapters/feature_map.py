@@ -21,13 +21,18 @@ default ``gap_before_final_norm=True``) are no map: the error names the
 setting or the stage to record instead.
 """
 import math
-from typing import Optional, Sequence
+from typing import Dict, Hashable, Optional, Sequence
 
+import torch.nn as nn
 from torch import Tensor
 
-from ..recorder import last_tensor
+from ..recorder import StageRecorder, last_tensor
 
-__all__ = ['to_feature_map']
+__all__ = ['to_feature_map', 'map_recorder', 'recorded_maps']
+
+#: Recorder key of a ViT-like backbone's patch embedding, whose output
+#: ``(tokens, (H, W))`` gives the patch grid of its layers' tokens.
+PATCH_GRID = '__patch_grid__'
 
 
 def _is_hw(value) -> bool:
@@ -96,3 +101,52 @@ def to_feature_map(output,
             f'{h * w + num_extra_tokens}.')
     tokens = output[:, num_extra_tokens:]
     return tokens.transpose(1, 2).reshape(n, channels, h, w)
+
+
+def map_recorder(backbone: nn.Module, stages: Dict[Hashable, nn.Module],
+                 others: Optional[Dict[Hashable, nn.Module]] = None
+                 ) -> StageRecorder:
+    """A recorder of backbone stages, kept as returned for
+    :func:`recorded_maps` (with the patch embedding, whose grid token
+    outputs need).
+
+    Args:
+        backbone (nn.Module): The backbone the stages belong to.
+        stages (dict): Key -> module whose output becomes a map.
+        others (dict, optional): Key -> module recorded as usual (the last
+            tensor of its output), e.g. a head.
+    """
+    modules = dict(others or {})
+    modules.update(stages)
+    raw = set(stages)
+    embed = getattr(backbone, 'patch_embed', None)
+    if stages and isinstance(embed, nn.Module):
+        modules[PATCH_GRID] = embed
+        raw.add(PATCH_GRID)
+    return StageRecorder(modules, raw=raw)
+
+
+def recorded_maps(rec: StageRecorder, backbone: nn.Module,
+                  stages: Sequence[Hashable],
+                  who: str = 'the model') -> Dict[Hashable, Tensor]:
+    """What a :func:`map_recorder` recorded, ``stages`` as ``(N, C, H, W)``
+    maps (:func:`to_feature_map`) and the rest as recorded.
+
+    Args:
+        rec (StageRecorder): The recorder, after a forward.
+        backbone (nn.Module): Its backbone (``num_extra_tokens``).
+        stages (sequence): The keys that become maps (those present).
+        who (str): Whose backbone, for error messages.
+    """
+    out = dict(rec.outputs)
+    embedded = out.pop(PATCH_GRID, None)
+    patch_hw = None
+    if isinstance(embedded, (tuple, list)) and len(embedded) == 2:
+        patch_hw = tuple(embedded[1])
+    extra = getattr(backbone, 'num_extra_tokens', 0)
+    for key in stages:
+        if key in out:
+            out[key] = to_feature_map(
+                out[key], extra, patch_hw, f'{who} ' +
+                ('backbone' if key is None else f'backbone.{key}'))
+    return out

@@ -36,7 +36,7 @@ from torch import Tensor
 from mmkd.registry import MODELS
 from mmkd.stack import require_classification
 from mmkd.utils.checks import check_int
-from ..adapters.feature_map import to_feature_map
+from ..adapters.feature_map import map_recorder, recorded_maps
 from ..recorder import StageRecorder
 from .base_distiller import BaseDistiller, LossValue
 from .step import StepContext
@@ -66,9 +66,6 @@ CLS_SOURCES = {
 #: or None).
 _LOGITS = '__logits__'
 _POOLED = '__pooled__'
-#: Recorder key of a ViT-like backbone's patch embedding, whose output
-#: ``(tokens, (H, W))`` gives the patch grid of its layers' tokens.
-_PATCH_HW = '__patch_hw__'
 #: How a 'logits' term gets its labels from the data samples.
 _LABEL_MODES = ('hard', 'argmax', 'none')
 
@@ -251,41 +248,25 @@ class ClassificationDistiller(BaseDistiller):
         recorders = {}
         for role, model in (('student', self.student), ('teacher',
                                                         self.teacher)):
-            modules = {_LOGITS: model.head}
-            stages = set()
+            others = {_LOGITS: model.head}
+            stages = {}
             for name, term in self.distill_inputs.items():
                 if term['source'] == 'pooled':
-                    modules[_POOLED] = self._neck(model, name, role)
+                    others[_POOLED] = self._neck(model, name, role)
                 if term['source'] != 'feature':
                     continue
                 stage = term[f'{role}_stage']
-                modules[stage] = self._resolve_stage(model, stage, role)
-                stages.add(stage)
-            embed = getattr(model.backbone, 'patch_embed', None)
-            if stages and isinstance(embed, nn.Module):
-                modules[_PATCH_HW] = embed
-            # stages stay as returned (tokens, (tokens, grid) pairs):
-            # _outputs makes them maps
-            recorders[role] = StageRecorder(
-                modules, raw=stages | {_PATCH_HW})
+                stages[stage] = self._resolve_stage(model, stage, role)
+            recorders[role] = map_recorder(model.backbone, stages, others)
         return recorders
 
     def _outputs(self, role: str, rec: StageRecorder) -> dict:
         """What ``rec`` recorded for ``role``, every stage as an
-        ``(N, C, H, W)`` map (:func:`to_feature_map`)."""
-        out = dict(rec.outputs)
-        embedded = out.pop(_PATCH_HW, None)
-        patch_hw = None
-        if isinstance(embedded, (tuple, list)) and len(embedded) == 2:
-            patch_hw = tuple(embedded[1])
-        backbone = getattr(self, role).backbone
-        extra = getattr(backbone, 'num_extra_tokens', 0)
-        for key in [k for k in out if k not in (_LOGITS, _POOLED)]:
-            out[key] = to_feature_map(
-                out[key], extra, patch_hw,
-                f"the {role}'s " + ('backbone' if key is None else
-                                    f'backbone.{key}'))
-        return out
+        ``(N, C, H, W)`` map."""
+        return recorded_maps(
+            rec, getattr(self, role).backbone,
+            [k for k in rec.modules if k not in (_LOGITS, _POOLED)],
+            f"the {role}'s")
 
     @staticmethod
     def _neck(model: nn.Module, name: str, role: str) -> nn.Module:
