@@ -8,8 +8,10 @@
 # ~/.cache/mmkd/stacks), reused when present:
 #   lite    Python 3.11, torch 2.14.1, mmengine 0.10.7 + mmcv-lite 2.2.0 +
 #           mmpretrain 1.2.0: classification only, no compiled ops.
-#   mmcv22  the same with mmcv 2.2.0 (built from its sdist without ops) for
-#           mmcv-lite: mmdet 3.3 refuses mmcv 2.2, so classification only.
+#   mmcv22  the same with mmcv 2.2.0 (built from its sdist with the CPU ops,
+#           C++20 for torch 2.14's headers) for mmcv-lite: mmdet 3.3 refuses
+#           mmcv 2.2, so classification only. (mmcv's sdist without ops is
+#           mmcv-lite itself: its setup.py names it so.)
 #   onedl   Python 3.12, torch 2.10.0 (the newest onedl-mmcv 2.3.6 declares
 #           for Python 3.12), OneDL's onedl-mmengine, onedl-mmcv (built from
 #           its sdist with the CPU ops), onedl-mmdetection, onedl-mmpretrain:
@@ -32,7 +34,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STACKS_DIR=${MMKD_STACKS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mmkd/stacks}
 WHEEL_CACHE=${MMKD_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmkd/wheels}
-PYTEST_ARGS=${MMKD_STACK_PYTEST_ARGS:-}
+# shell words, quotes honoured: "-m 'not slow'" is two arguments
+eval "PYTEST_ARGS=(${MMKD_STACK_PYTEST_ARGS:-})"
 mkdir -p "$STACKS_DIR"
 
 log() { printf '[check_stacks] %s\n' "$*"; }
@@ -116,8 +119,9 @@ build_mmcv22() {
   vpip install -q "$UPSTREAM_SETUPTOOLS" wheel || return 1
   vpip install -q mmengine==0.10.7 mmpretrain==1.2.0 "${TEST_DEPS[@]}" \
     || return 1
+  vpip install -q ninja || return 1
   local wheel
-  wheel=$(cached_wheel mmcv 2.2.0 mmcv 0) || return 1
+  wheel=$(cached_wheel mmcv 2.2.0 mmcv 1 's/c++17/c++20/g') || return 1
   vpip install -q "$wheel"
 }
 
@@ -197,7 +201,7 @@ check_stack() {  # check_stack NAME
   [[ ${PIPESTATUS[0]} -eq 0 ]] || { log "[$name] FAILED: import / mmkd:: config"; rc=1; }
   # -P: the installed wheel, not the checkout, is imported
   (cd "$ROOT" && OMP_NUM_THREADS=1 "$VENV/bin/python" -P -m pytest tests -rfEs \
-     -p no:cacheprovider $PYTEST_ARGS) >>"$out" 2>&1
+     -p no:cacheprovider "${PYTEST_ARGS[@]}") >>"$out" 2>&1
   local trc=$?
   t2=$(now)
   grep -E '^mmkd: ' "$out" | tail -n1 | sed 's/^/    /'
