@@ -6,12 +6,7 @@ _base_ = [
     './_base_/methods/fitnet.py',
 ]
 
-fitnet_input = dict(
-    source='feature',
-    connector='proj',
-    student_stage=_base_.student_stage,
-    teacher_stage=_base_.teacher_stage)
 model = dict(
     distill_losses=dict(loss_fitnet=_base_.fitnet),
-    distill_inputs=dict(loss_fitnet=fitnet_input),
+    distill_inputs=dict(loss_fitnet=_base_.feature_input),
     connectors=dict(proj=_base_.projector))

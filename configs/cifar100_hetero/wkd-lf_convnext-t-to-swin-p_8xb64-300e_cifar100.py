@@ -7,14 +7,9 @@ _base_ = [
     './_base_/methods/wkd.py',
 ]
 
-wkd_f_input = dict(
-    source='feature',
-    connector='proj',
-    student_stage=_base_.student_stage,
-    teacher_stage=_base_.teacher_stage)
 model = dict(
     distill_losses=dict(loss_wkd_l=_base_.wkd_l, loss_wkd_f=_base_.wkd_f),
     distill_inputs=dict(
-        loss_wkd_l=_base_.wkd_l_input, loss_wkd_f=wkd_f_input),
+        loss_wkd_l=_base_.wkd_l_input, loss_wkd_f=_base_.feature_input),
     connectors=dict(proj=_base_.projector))
 custom_hooks = [_base_.cost_matrix_hook, *_base_.custom_hooks]

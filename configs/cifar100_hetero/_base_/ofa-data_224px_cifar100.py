@@ -29,3 +29,30 @@ val_dataloader = dict(batch_size=64, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
+
+# WKD-L's cost across architectures (the pair bases set the file): linear
+# CKA of the teacher's logits on every training image (500 per class, the
+# test transform, in order), kappa 1, built by the hook on first use and
+# cached.
+cost_matrix_hook = dict(
+    type='mmkd.CostMatrixHook',
+    source='logits',
+    kappa=1.0,
+    num_per_class=500,
+    dataloader=dict(
+        batch_size=64,
+        num_workers=2,
+        dataset=dict(
+            type='CIFAR100',
+            data_root='data/cifar100',
+            split='train',
+            pipeline=test_pipeline),
+        sampler=dict(type='DefaultSampler', shuffle=False)))
+# What every pair's distiller shares (each sets the student, the teacher
+# and its file).
+distiller = dict(
+    type='mmkd.ClassificationDistiller',
+    probe_size=224,
+    distill_losses=dict(),
+    distill_inputs=dict(),
+    connectors=dict())
