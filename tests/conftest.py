@@ -100,22 +100,33 @@ def pytest_report_header(config) -> str:
             'collected (no mmdet or no mmcv compiled ops)')
 
 
-@pytest.fixture(autouse=True)
-def _no_default_scope_leaks():
-    """Drop the MMEngine default scopes a test created.
+#: The MMEngine default scopes that exist before any test runs.
+_SCOPES_AT_START: set = set()
 
-    A scope set by one test (a Runner, ``init_default_scope``) would stay
-    current for every later test in the process and change where their
-    registry lookups go, so results depended on test order.
-    """
+
+def pytest_sessionstart(session) -> None:
     try:
         from mmengine.registry import DefaultScope
     except ImportError:
-        yield
         return
-    before = set(DefaultScope._instance_dict)
+    _SCOPES_AT_START.update(DefaultScope._instance_dict)
+
+
+@pytest.fixture(autouse=True)
+def _no_default_scope_leaks():
+    """Drop the MMEngine default scopes created since the session began.
+
+    A scope set by one test (a Runner, ``init_default_scope``), or by a
+    module-scoped fixture, would stay current for every later test in the
+    process and change where their registry lookups go, so results depended
+    on test order.
+    """
     yield
-    for name in set(DefaultScope._instance_dict) - before:
+    try:
+        from mmengine.registry import DefaultScope
+    except ImportError:
+        return
+    for name in set(DefaultScope._instance_dict) - _SCOPES_AT_START:
         DefaultScope._instance_dict.pop(name, None)
 
 

@@ -21,11 +21,11 @@ import sys
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmkd  # noqa: F401  (registrations)
 from mmkd.models import build_model
 from mmkd.models.backbones.timm_checkpoint import timm_to_mmpretrain
+from mmkd.utils.checkpoint import load_checkpoint_file
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,8 +59,7 @@ def main(argv=None) -> int:
         return 2
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = build_model(model_cfg)
-    ckpt = CheckpointLoader.load_checkpoint(args.checkpoint,
-                                            map_location='cpu')
+    ckpt = load_checkpoint_file(args.checkpoint, map_location='cpu')
     for key in ('state_dict', 'model'):
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]

@@ -15,11 +15,11 @@ import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmkd  # noqa: F401  (registrations, checkpoint allow-list)
 from mmkd.apis.export import export_student
 from mmkd.models import build_model
+from mmkd.utils.checkpoint import load_checkpoint_file
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,8 +52,8 @@ def main(argv=None) -> int:
               '`student`).', file=sys.stderr)
         return 2
     try:
-        checkpoint = CheckpointLoader.load_checkpoint(
-            args.checkpoint, map_location='cpu')
+        checkpoint = load_checkpoint_file(args.checkpoint,
+                                          map_location='cpu')
     except FileNotFoundError:
         print(f'Checkpoint {args.checkpoint!r} does not exist.',
               file=sys.stderr)

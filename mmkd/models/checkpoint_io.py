@@ -58,10 +58,6 @@ def student_state_dict_from(state_dict: Dict[str, Tensor]) -> 'OrderedDict':
         f"'student.'); first keys: [{sample}]. Is it a distiller checkpoint?")
 
 
-_REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
-                    'openmmlab://', 'mmcls://', 's3://', 'pavi://')
-
-
 def _from_official_cifar(ckpt: dict, model: nn.Module, arg: str,
                          filename: str) -> Dict[str, Tensor]:
     """The state dict of a CRD / mdistiller / WKD CIFAR checkpoint
@@ -122,16 +118,16 @@ def load_checkpoint_into(model: nn.Module,
         RuntimeError: If the file cannot be read, or (``strict``) if keys or
             shapes do not match. All mismatched keys are listed.
     """
-    from mmengine.runner.checkpoint import CheckpointLoader
+    from mmkd.utils.checkpoint import REMOTE_PREFIXES, load_checkpoint_file
     arg = f'{role}_ckpt'
-    local = not filename.startswith(_REMOTE_PREFIXES)
+    local = not filename.startswith(REMOTE_PREFIXES)
     if local and not osp.isfile(osp.expanduser(filename)):
         raise FileNotFoundError(
             f'{arg} {filename!r} does not exist (resolved to '
             f'{osp.abspath(osp.expanduser(filename))}). Train the {role} '
             'first or fix the path.')
     try:
-        ckpt = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+        ckpt = load_checkpoint_file(filename, map_location='cpu')
     except Exception as e:  # noqa: BLE001 - re-raised with context
         raise RuntimeError(f'Could not read {arg} {filename!r}: '
                            f'{type(e).__name__}: {e}') from e

@@ -8,8 +8,16 @@ harmless non-tensor objects in ``message_hub`` (``HistoryBuffer`` holding
 numpy arrays) and numpy scalars in ``meta``. Rather than turning the safety
 off for every file, we allow-list exactly those types; anything else in a
 checkpoint is still refused by torch.
+
+mmkd reads checkpoint files itself (:func:`load_checkpoint_file`) rather than
+through MMEngine's loader: OneDL's fork of MMEngine (onedl-mmengine 0.10.12)
+retries a file that ``weights_only=True`` refuses with
+``weights_only=False``, which runs whatever code the pickle holds, and the
+temporary allow-list it loads with removes, on exit, globals that were
+registered before it (mmkd's among them).
 """
 import argparse
+import os.path as osp
 import pickle
 from typing import Any, List, Tuple, Union
 
@@ -92,3 +100,42 @@ def register_safe_checkpoint_globals() -> None:
         g for g in safe_checkpoint_globals()
         if id(g[0] if isinstance(g, tuple) else g) not in registered
     ])
+
+
+#: Prefixes of checkpoint locations that MMEngine downloads.
+REMOTE_PREFIXES = ('http://', 'https://', 'torchvision://', 'open-mmlab://',
+                   'openmmlab://', 'mmcls://', 's3://', 'pavi://')
+
+
+def load_weights_only(file: str, map_location: Any = 'cpu') -> Any:
+    """``torch.load(file, weights_only=True)`` with mmkd's allow-list in
+    place, whatever changed torch's list since ``import mmkd``.
+
+    Args:
+        file (str): A local file.
+        map_location: As for ``torch.load``. Defaults to ``'cpu'``.
+
+    Raises:
+        pickle.UnpicklingError: If the file holds anything else than
+            tensors, containers, numbers, strings and the types of
+            :func:`safe_checkpoint_globals` (torch's message names it).
+    """
+    register_safe_checkpoint_globals()
+    return torch.load(file, map_location=map_location, weights_only=True)
+
+
+def load_checkpoint_file(filename: str, map_location: Any = 'cpu') -> Any:
+    """A checkpoint: a local file with :func:`load_weights_only` (refused,
+    never retried unsafely, if it holds code), a URL through MMEngine's
+    ``CheckpointLoader``, which downloads and caches it.
+
+    Args:
+        filename (str): Local path (``~`` expanded) or URL.
+        map_location: As for ``torch.load``. Defaults to ``'cpu'``.
+    """
+    if filename.startswith(REMOTE_PREFIXES):
+        from mmengine.runner.checkpoint import CheckpointLoader
+        register_safe_checkpoint_globals()
+        return CheckpointLoader.load_checkpoint(filename,
+                                                map_location=map_location)
+    return load_weights_only(osp.expanduser(filename), map_location)

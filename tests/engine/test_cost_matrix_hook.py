@@ -208,8 +208,8 @@ def test_resume_keeps_the_matrix_when_the_file_is_gone(tmp_path,
         model.distill_losses['loss_wkd_l'].cost_matrix, given)
     assert not osp.exists(cost_file)  # not rewritten by the resumed run
     # kept in the checkpoint, beside the weights, never in them
-    ckpt = torch.load(str(tmp_path / 'resumed' / 'epoch_2.pth'),
-                      weights_only=True)
+    from mmkd.utils import load_weights_only
+    ckpt = load_weights_only(str(tmp_path / 'resumed' / 'epoch_2.pth'))
     stored = ckpt['mmkd_cost_matrices'][cost_file]
     torch.testing.assert_close(stored['cost_matrix'], given)
     assert stored['terms'] == ['loss_wkd_l']

@@ -60,8 +60,8 @@ def _pair(case):
         for p in ref.parameters():
             p.add_(torch.randn_like(p) * 0.02)
     ref.eval()
-    model = MODELS.build(dict(type='ImageClassifier', backbone=backbone,
-                              neck=NECK.get(case),
+    model = MODELS.build(dict(_scope_='mmpretrain', type='ImageClassifier',
+                              backbone=backbone, neck=NECK.get(case),
                               head=dict(head, num_classes=10)))
     model.eval()
     return ref, model, size

@@ -89,7 +89,8 @@ def test_resume_continues_from_checkpoint(trained):
         'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=3'
     ])
     assert 'resumed epoch: 0, iter: 2' in proc.stdout + proc.stderr
-    ckpt = torch.load(work_dir / 'iter_3.pth', map_location='cpu')
+    from mmkd.utils import load_weights_only
+    ckpt = load_weights_only(work_dir / 'iter_3.pth')
     assert ckpt['meta']['iter'] == 3
 
 

@@ -119,6 +119,19 @@ class _Payload:
 
 
 def test_unexpected_class_still_refused(tmp_path):
+    from mmkd.utils import load_checkpoint_file
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': _Payload()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='_Payload'):
+        load_checkpoint_file(str(path))
+
+
+def test_mmengines_own_loader_still_refuses(tmp_path):
+    import mmengine.runner.checkpoint as mm_ckpt
+    if hasattr(mm_ckpt, '_safe_torch_load'):
+        pytest.skip('this MMEngine (a fork, e.g. onedl-mmengine) retries a '
+                    'refused file with weights_only=False; mmkd reads '
+                    'checkpoints with its own loader, which still refuses')
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'meta': _Payload()}, path)
     with pytest.raises(pickle.UnpicklingError, match='_Payload'):
@@ -136,11 +149,23 @@ class _GetattrPayload:
 
 
 def test_getattr_only_for_statistics(tmp_path):
+    from mmkd.utils import load_weights_only
     ok = tmp_path / 'ok.pth'
     torch.save({'m': _GetattrPayload('mean')}, ok)
-    assert torch.load(ok, weights_only=True)['m'] is HistoryBuffer.mean
+    assert load_weights_only(ok)['m'] is HistoryBuffer.mean
 
     bad = tmp_path / 'bad.pth'
     torch.save({'m': _GetattrPayload('__init__')}, bad)
     with pytest.raises(pickle.UnpicklingError, match='mmkd refuses getattr'):
-        torch.load(bad, weights_only=True)
+        load_weights_only(bad)
+
+
+def test_the_allow_list_is_restored_before_each_load(tmp_path, trained):
+    """A loader that removes globals on exit (torch's safe_globals
+    context, as onedl-mmengine loads with) cannot disarm mmkd's loads."""
+    from mmkd.utils import load_weights_only, safe_checkpoint_globals
+    work_dir, _ = trained
+    with torch.serialization.safe_globals(safe_checkpoint_globals()):
+        pass  # on exit: HistoryBuffer and the numpy types are removed
+    ckpt = load_weights_only(work_dir / 'iter_2.pth')
+    assert 'message_hub' in ckpt
