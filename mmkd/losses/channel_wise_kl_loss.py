@@ -7,16 +7,13 @@ same distributions: ``tau^2 * KL(softmax(t_c / tau) || softmax(s_c /
 tau))`` summed over positions, averaged over channels and images, as
 MMRazor's ``ChannelWiseDivergence``.
 """
-from typing import Optional
-
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .contract import DistillLoss
-from .utils import (autocast_disabled, check_positive, check_reduction,
-                    compute_dtype, shape_str, weight_reduce_loss)
+from .per_image_loss import PerImageLoss
+from .utils import (autocast_disabled, check_positive, compute_dtype,
+                    shape_str, weight_reduce_loss)
 
 __all__ = ['channel_wise_kl_loss', 'ChannelWiseKLLoss']
 
@@ -48,7 +45,7 @@ def channel_wise_kl_loss(student: Tensor,
 
 
 @MODELS.register_module()
-class ChannelWiseKLLoss(DistillLoss, nn.Module):
+class ChannelWiseKLLoss(PerImageLoss):
     """CWD loss module (see :func:`channel_wise_kl_loss`).
 
     Args:
@@ -58,28 +55,14 @@ class ChannelWiseKLLoss(DistillLoss, nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
-    accepts_weight = True
-
     def __init__(self,
                  tau: float = 1.0,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         check_positive('tau', tau)
-        check_reduction(reduction)
         self.tau = tau
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
-    def forward(self,
-                student: Tensor,
-                teacher: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Compute the weighted loss (per-image ``weight``, mmdet's
-        ``avg_factor`` and ``reduction_override``)."""
-        check_reduction(reduction_override, allow_none=True)
-        loss = _per_image(student, teacher, self.tau)
-        return self.loss_weight * weight_reduce_loss(
-            loss, weight, reduction_override or self.reduction, avg_factor)
+    def per_image(self, student: Tensor, teacher: Tensor) -> Tensor:
+        """CWD of each image, averaged over channels."""
+        return _per_image(student, teacher, self.tau)

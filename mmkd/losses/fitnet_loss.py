@@ -8,15 +8,12 @@ element); per image it is the mean over that image's elements, so that
 ``reduction='mean'`` over images gives the same value. mmdet's ``MSELoss``
 does the same for detection; this one needs no mmdet.
 """
-from typing import Optional
-
-import torch.nn as nn
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .contract import DistillLoss
-from .utils import (autocast_disabled, check_reduction, compute_dtype,
-                    shape_str, weight_reduce_loss)
+from .per_image_loss import PerImageLoss
+from .utils import (autocast_disabled, compute_dtype, shape_str,
+                    weight_reduce_loss)
 
 __all__ = ['fitnet_loss', 'FitNetLoss']
 
@@ -39,7 +36,7 @@ def fitnet_loss(student: Tensor, teacher: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class FitNetLoss(DistillLoss, nn.Module):
+class FitNetLoss(PerImageLoss):
     """FitNet loss module (see :func:`fitnet_loss`).
 
     Args:
@@ -49,25 +46,6 @@ class FitNetLoss(DistillLoss, nn.Module):
             weight is 100). Defaults to 1.0.
     """
 
-    accepts_weight = True
-
-    def __init__(self,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
-        super().__init__()
-        check_reduction(reduction)
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-
-    def forward(self,
-                student: Tensor,
-                teacher: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Compute the weighted loss (per-image ``weight``, mmdet's
-        ``avg_factor`` and ``reduction_override``)."""
-        check_reduction(reduction_override, allow_none=True)
-        loss = _per_image(student, teacher)
-        return self.loss_weight * weight_reduce_loss(
-            loss, weight, reduction_override or self.reduction, avg_factor)
+    def per_image(self, student: Tensor, teacher: Tensor) -> Tensor:
+        """Mean squared error over each image's elements."""
+        return _per_image(student, teacher)

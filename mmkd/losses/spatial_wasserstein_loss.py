@@ -21,18 +21,17 @@ the ``H x H`` and ``W x W`` kernels: O(HW (H + W)) per channel, and the
 POT's (``v = b / K^T u``, ``u = a / K v``, ``u`` starting at ``1 / (HW)``),
 gradients through the unrolled iterations.
 """
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
 from mmkd.utils.checks import check_int
-from .contract import DistillLoss
-from .utils import (autocast_disabled, check_positive, check_reduction,
-                    compute_dtype, shape_str, weight_reduce_loss)
+from .per_image_loss import PerImageLoss
+from .utils import (autocast_disabled, check_positive, compute_dtype,
+                    shape_str, weight_reduce_loss)
 
 __all__ = [
     'axis_kernels', 'spatial_sinkhorn_cost', 'spatial_wasserstein_loss',
@@ -154,9 +153,10 @@ def spatial_wasserstein_loss(student: Tensor,
 
 
 @MODELS.register_module()
-class SpatialWassersteinLoss(DistillLoss, nn.Module):
+class SpatialWassersteinLoss(PerImageLoss):
     """Spatial Wasserstein loss module (see
-    :func:`spatial_wasserstein_loss`), for FPN levels and other dense maps.
+    :func:`spatial_wasserstein_loss`), for FPN levels and other dense maps;
+    ``forward(student, teacher)`` takes (N, C, H, W) maps.
 
     Args:
         tau (float): Softmax temperature over positions. Defaults to 1.0.
@@ -168,52 +168,21 @@ class SpatialWassersteinLoss(DistillLoss, nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
-    accepts_weight = True
-
     def __init__(self,
                  tau: float = 1.0,
                  reg: float = 0.02,
                  iters: int = 30,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         check_positive('tau', tau)
         check_positive('reg', reg)
         check_int('iters', iters)
-        check_reduction(reduction)
         self.tau = tau
         self.reg = reg
         self.iters = iters
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
-    def forward(self,
-                student: Tensor,
-                teacher: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Compute the weighted loss.
-
-        Args:
-            student (Tensor): (N, C, H, W).
-            teacher (Tensor): (N, C, H, W); detached.
-            weight (Tensor, optional): Per-image weight (N, ). Defaults to
-                None.
-            avg_factor (float, optional): Divisor for ``'mean'``. Defaults
-                to None.
-            reduction_override (str, optional): Overrides ``reduction``.
-                Defaults to None.
-
-        Returns:
-            Tensor: The loss (scalar unless reduction is ``'none'``).
-        """
-        check_reduction(reduction_override, allow_none=True)
+    def per_image(self, student: Tensor, teacher: Tensor) -> Tensor:
+        """The spatial WD of each image, averaged over channels."""
         _check_maps(student, teacher)
-        loss = _per_image(student, teacher, self.tau, self.reg, self.iters)
-        return self.loss_weight * weight_reduce_loss(
-            loss, weight, reduction_override or self.reduction, avg_factor)
-
-    def extra_repr(self) -> str:
-        return (f'tau={self.tau}, reg={self.reg}, iters={self.iters}, '
-                f'loss_weight={self.loss_weight}')
+        return _per_image(student, teacher, self.tau, self.reg, self.iters)
