@@ -59,7 +59,12 @@ def main(argv=None) -> int:
         return 2
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = build_model(model_cfg)
-    ckpt = load_checkpoint_file(args.checkpoint, map_location='cpu')
+    try:
+        ckpt = load_checkpoint_file(args.checkpoint, map_location='cpu')
+    except FileNotFoundError:
+        print(f'Checkpoint {args.checkpoint!r} does not exist.',
+              file=sys.stderr)
+        return 2
     for key in ('state_dict', 'model'):
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]

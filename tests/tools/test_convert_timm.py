@@ -61,3 +61,6 @@ def test_a_distillation_config_needs_a_role(tmp_path, capsys):
     assert 'No timm mapping for an mmpretrain CIFARResNet' in \
         capsys.readouterr().err
     assert not (tmp_path / 'o.pth').exists()
+    assert convert_timm.main([STUDENT, str(tmp_path / 'missing.pth'),
+                              str(tmp_path / 'o.pth')]) == 2
+    assert 'does not exist' in capsys.readouterr().err

@@ -383,6 +383,7 @@ class ClassificationDistiller(BaseDistiller):
             for model, mode in modes.items():
                 model.train(mode)
             self.teacher.eval()
+        maps = {role: self._outputs(role, rec) for role, rec in feats.items()}
         for name in self._feature_terms():
             pair = []
             for role in ('student', 'teacher'):
@@ -390,7 +391,7 @@ class ClassificationDistiller(BaseDistiller):
                 where = {None: 'the backbone', _POOLED: 'the neck'}.get(
                     key, f'backbone.{key}')
                 feats[role].get(key, role, where)  # raises if it never ran
-                pair.append(self._outputs(role, feats[role])[key])
+                pair.append(maps[role][key])
             self._check_feature_pair(name, *pair)
         self._shapes_checked = True
 
