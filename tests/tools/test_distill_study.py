@@ -360,3 +360,34 @@ def test_sweep_stage_runs_extension_rounds(tmp_path, monkeypatch):
                        '--results', str(tmp_path)]) == 0
     assert rounds == [['kd_loss_weight=0.25_s0', 'kd_loss_weight=1_s0',
                        'kd_loss_weight=4_s0'], ['kd_loss_weight=0.0625_s0']]
+
+
+def test_teacher_snapshot_round_trip(tmp_path, monkeypatch):
+    """A kept teacher holds the weights only, loads with weights_only, and
+    on a fresh machine is put where train() finds a finished run."""
+    import torch
+    from kd_study import runner, teacher
+    from mmkd.utils import load_weights_only
+    state = {'backbone.w': torch.randn(3, 2), 'head.b': torch.randn(3)}
+    ckpt = tmp_path / 'epoch_72.pth'
+    torch.save(dict(state_dict=state, optimizer={'m': torch.ones(1)},
+                    meta=dict(epoch=72, seed=0, hook_msgs={'x': 1})), ckpt)
+    snap = tmp_path / 'teacher.pth'
+    teacher.save_snapshot(str(ckpt), str(snap), 123.4)
+    kept = load_weights_only(str(snap))
+    assert set(kept) == {'state_dict', 'meta'}
+    assert kept['meta'] == dict(epoch=72, seed=0, train_seconds=123)
+    assert torch.equal(kept['state_dict']['backbone.w'], state['backbone.w'])
+
+    work_dir = tmp_path / 'study' / 'teacher'
+    config = study.TASKS['crd'].teacher_config
+    teacher.restore_snapshot(str(snap), config, str(work_dir))
+    monkeypatch.setattr(runner, 'run_cmd', lambda *a: pytest.fail('trained'))
+    restored, seconds = runner.train(config, str(work_dir), [], 1)
+    assert osp.basename(restored) == 'epoch_72.pth' and seconds == 123
+    assert torch.equal(
+        load_weights_only(restored)['state_dict']['head.b'], state['head.b'])
+    # a finished run there is left alone
+    (work_dir / 'epoch_72.pth').write_bytes(b'newer')
+    teacher.restore_snapshot(str(snap), config, str(work_dir))
+    assert (work_dir / 'epoch_72.pth').read_bytes() == b'newer'

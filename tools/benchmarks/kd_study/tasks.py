@@ -67,6 +67,11 @@ class Task:
         cost_args (Sequence[str]): Options of ``tools/build_cost_matrix.py``
             for the teacher's cost matrix (besides ``--kappa 1.0``).
             Defaults to 100 samples per class.
+        teacher_snapshot (str, optional): Where the teacher's weights are
+            kept (committed; from the repository root): written once the
+            teacher is trained, restored on a fresh machine; for small
+            teachers of studies that span sessions. Defaults to None (not
+            kept).
     """
 
     def __init__(self,
@@ -76,8 +81,8 @@ class Task:
                  metric: str,
                  prefixes: Sequence[str],
                  split_options: Callable[[str], List[str]],
-                 cost_args: Sequence[str] = ('--num-per-class', '100')
-                 ) -> None:
+                 cost_args: Sequence[str] = ('--num-per-class', '100'),
+                 teacher_snapshot: Optional[str] = None) -> None:
         self.name = name
         self.teacher_config = teacher_config
         self.variants: Dict[str, Variant] = {v.name: v for v in variants}
@@ -85,6 +90,7 @@ class Task:
         self.prefixes = tuple(prefixes)
         self.split_options = split_options
         self.cost_args = tuple(cost_args)
+        self.teacher_snapshot = teacher_snapshot
 
     @property
     def student_config(self) -> str:
@@ -188,6 +194,9 @@ def _cls(kind: str) -> str:
 
 
 CRD_DIR = osp.join('configs', 'toy_digits_crd')
+#: The toy CRD teacher's weights, shared by the CRD and the CNN -> ViT study.
+CRD_TEACHER = osp.join('tools', 'benchmarks', 'results', 'toy_crd_study',
+                       'teacher.pth')
 
 
 def crd_task() -> Task:
@@ -220,7 +229,8 @@ def crd_task() -> Task:
         'accuracy/top1', ('accuracy/', 'calibration/'),
         cls_split_options,
         cost_args=('--source', 'feature', '--num-per-class', '19200',
-                   '--test-pipeline'))
+                   '--test-pipeline'),
+        teacher_snapshot=CRD_TEACHER)
 
 
 HETERO_DIR = osp.join('configs', 'toy_digits_hetero')
@@ -264,7 +274,8 @@ def hetero_task(name: str) -> Task:
             Variant('wkd-lf', leaf('wkd-lf'), 'WKD-L + WKD-F',
                     uses=('wkd-l', 'wkd-f')),
         ], 'accuracy/top1', ('accuracy/', 'calibration/'),
-        cls_split_options)
+        cls_split_options,
+        teacher_snapshot=CRD_TEACHER if name == 'hetero_cnn' else None)
 
 
 def fpn_task() -> Task:
