@@ -1,8 +1,8 @@
 # The toy CRD teacher: CRD's resnet32, the resnet32x4 teacher of the
 # official resnet32x4 -> resnet8x4 pair at a quarter of its width, trained
-# 3x as long as the students (72 epochs, the lr steps at 45/54/63).
+# 1.5x as long as the students (72 epochs, the lr steps at 45/54/63).
 _base_ = [
-    './_base_/crd-recipe_24e_toy-digits-cls.py',
+    './_base_/crd-recipe_48e_toy-digits-cls.py',
     './_base_/cifar-classifier_toy-digits-cls.py',
 ]
 

@@ -200,7 +200,7 @@ CRD_TEACHER = osp.join('tools', 'benchmarks', 'results', 'toy_crd_study',
 
 
 def crd_task() -> Task:
-    """The toy CRD study: the CIFAR-100 recipe shortened tenfold on the 32 x
+    """The toy CRD study: the CIFAR-100 recipe shortened fivefold on the 32 x
     32 toy crops, resnet32 -> resnet8 (the official resnet32x4 ->
     resnet8x4 pair at a quarter of its widths), each sweep centred on the
     official CIFAR values of that pair; the cost matrix built as the
@@ -209,12 +209,12 @@ def crd_task() -> Task:
 
     def pair(kind: str) -> str:
         return osp.join(CRD_DIR,
-                        f'{kind}_resnet32-to-resnet8_crd-24e_toy-digits-cls.py')
+                        f'{kind}_resnet32-to-resnet8_crd-48e_toy-digits-cls.py')
 
     return Task(
         'crd', osp.join(CRD_DIR, 'resnet32_crd-72e_toy-digits-cls.py'), [
             Variant('student',
-                    osp.join(CRD_DIR, 'resnet8_crd-24e_toy-digits-cls.py'),
+                    osp.join(CRD_DIR, 'resnet8_crd-48e_toy-digits-cls.py'),
                     'student alone'),
             Variant('kd', pair('kd'), 'KD', _W.format('loss_kd'),
                     _grid(0.9)),
@@ -247,16 +247,16 @@ def hetero_task(name: str) -> Task:
     teacher, student, pair = {
         'hetero_vit': ('vit-w96-d6_72e_toy-digits-cls.py',
                        osp.join('..', 'toy_digits_crd',
-                                'resnet8_crd-24e_toy-digits-cls.py'),
-                       'vit-w96-to-resnet8'),
+                                'resnet8_crd-48e_toy-digits-cls.py'),
+                       'vit-w96-to-resnet8_48e'),
         'hetero_cnn': (osp.join('..', 'toy_digits_crd',
                                 'resnet32_crd-72e_toy-digits-cls.py'),
                        'vit-w48-d4_24e_toy-digits-cls.py',
-                       'resnet32-to-vit-w48'),
+                       'resnet32-to-vit-w48_24e'),
     }[name]
 
     def leaf(kind: str) -> str:
-        return osp.join(HETERO_DIR, f'{kind}_{pair}_24e_toy-digits-cls.py')
+        return osp.join(HETERO_DIR, f'{kind}_{pair}_toy-digits-cls.py')
 
     return Task(
         name, osp.normpath(osp.join(HETERO_DIR, teacher)), [

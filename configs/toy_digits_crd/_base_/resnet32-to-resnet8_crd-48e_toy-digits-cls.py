@@ -1,9 +1,9 @@
 # The toy CRD pair: resnet32 (teacher, ../resnet32_crd-72e_toy-digits-cls.py)
-# -> resnet8 (student, ../resnet8_crd-24e_toy-digits-cls.py), the official
+# -> resnet8 (student, ../resnet8_crd-48e_toy-digits-cls.py), the official
 # resnet32x4 -> resnet8x4 pair at a quarter of its widths, on the 32 x 32
 # toy digits crops. The teacher and its cost matrix come from the study
 # (tools/benchmarks/distill_study.py --task crd), which passes both paths.
-_base_ = ['../resnet8_crd-24e_toy-digits-cls.py']
+_base_ = ['../resnet8_crd-48e_toy-digits-cls.py']
 
 teacher_ckpt = 'work_dirs/study_crd/teacher/epoch_72.pth'
 # The official CIFAR matrix's recipe on the toy crops: every position of

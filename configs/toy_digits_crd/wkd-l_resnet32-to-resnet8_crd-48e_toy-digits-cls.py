@@ -1,8 +1,8 @@
 # WKD-L on the toy CRD pair, the official resnet32x4 -> resnet8x4 values
 # (lambda 600, tau 8, kappa 1; its sweep on val is centred there), lambda
-# decayed with a cosine after epoch 15 of 24 (150 of 240 scaled).
+# decayed with a cosine after epoch 30 of 48 (150 of 240 scaled).
 _base_ = [
-    './_base_/resnet32-to-resnet8_crd-24e_toy-digits-cls.py',
+    './_base_/resnet32-to-resnet8_crd-48e_toy-digits-cls.py',
     '../cifar100/_base_/methods/wkd.py',
 ]
 
@@ -12,5 +12,5 @@ model = dict(
     distill_inputs=dict(loss_wkd_l=_base_.wkd_l_input))
 custom_hooks = [
     _base_.cost_matrix_hook,
-    dict(_base_.custom_hooks[0], begin=15), _base_.custom_hooks[1]
+    dict(_base_.custom_hooks[0], begin=30), _base_.custom_hooks[1]
 ]

@@ -3,7 +3,7 @@
 # ViT teacher's patch tokens after its final LayerNorm (96 x 8 x 8) against
 # resnet8's last stage (64 x 8 x 8)).
 _base_ = [
-    './_base_/vit-w96-to-resnet8_24e_toy-digits-cls.py',
+    './_base_/vit-w96-to-resnet8_48e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/fitnet.py',
 ]
 

@@ -1,8 +1,8 @@
 # WKD-L + WKD-F on the toy CRD pair, the official resnet32x4 -> resnet8x4
 # values (lambda 200, tau 8; w_F 0.08, mean-cov ratio 8, grid 1; the sweep
-# on val varies lambda), both decayed with a cosine after epoch 15 of 24.
+# on val varies lambda), both decayed with a cosine after epoch 30 of 48.
 _base_ = [
-    './_base_/resnet32-to-resnet8_crd-24e_toy-digits-cls.py',
+    './_base_/resnet32-to-resnet8_crd-48e_toy-digits-cls.py',
     '../cifar100/_base_/methods/wkd.py',
 ]
 
@@ -16,5 +16,5 @@ model = dict(
     connectors=dict(proj=_base_.projector))
 custom_hooks = [
     _base_.cost_matrix_hook,
-    dict(_base_.custom_hooks[0], begin=15), _base_.custom_hooks[1]
+    dict(_base_.custom_hooks[0], begin=30), _base_.custom_hooks[1]
 ]

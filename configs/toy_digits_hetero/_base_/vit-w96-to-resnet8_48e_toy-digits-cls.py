@@ -3,7 +3,7 @@
 # matrix come from the study (tools/benchmarks/distill_study.py --task
 # hetero_vit), which passes both paths.
 _base_ = [
-    '../../toy_digits_crd/resnet8_crd-24e_toy-digits-cls.py',
+    '../../toy_digits_crd/resnet8_crd-48e_toy-digits-cls.py',
     './logit-cost-hook_toy-digits-cls.py',
 ]
 

@@ -2,7 +2,7 @@
 # from its grid 50-200; the sweep on val varies lambda). Toy pair ViT-w96 ->
 # resnet8.
 _base_ = [
-    './_base_/vit-w96-to-resnet8_24e_toy-digits-cls.py',
+    './_base_/vit-w96-to-resnet8_48e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/wkd.py',
 ]
 

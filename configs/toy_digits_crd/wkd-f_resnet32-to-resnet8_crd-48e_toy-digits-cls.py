@@ -1,8 +1,8 @@
 # WKD-F on the toy CRD pair, the official resnet32x4 -> resnet8x4 values
 # (w_F 0.08, mean-cov ratio 4, grid 1, the 1x1 ConvReg projector; its sweep
-# on val is centred there), w_F decayed with a cosine after epoch 15 of 24.
+# on val is centred there), w_F decayed with a cosine after epoch 30 of 48.
 _base_ = [
-    './_base_/resnet32-to-resnet8_crd-24e_toy-digits-cls.py',
+    './_base_/resnet32-to-resnet8_crd-48e_toy-digits-cls.py',
     '../cifar100/_base_/methods/wkd.py',
 ]
 
@@ -13,5 +13,5 @@ model = dict(
     distill_inputs=dict(loss_wkd_f=_base_.wkd_f_input),
     connectors=dict(proj=_base_.projector))
 custom_hooks = [
-    dict(_base_.custom_hooks[0], begin=15), _base_.custom_hooks[1]
+    dict(_base_.custom_hooks[0], begin=30), _base_.custom_hooks[1]
 ]

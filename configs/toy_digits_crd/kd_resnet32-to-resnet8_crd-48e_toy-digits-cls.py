@@ -1,7 +1,7 @@
 # KD on the toy CRD pair with mdistiller's settings: tau 4, KD weight 0.9
 # (its sweep on val is centred there), CE weight 0.1.
 _base_ = [
-    './_base_/resnet32-to-resnet8_crd-24e_toy-digits-cls.py',
+    './_base_/resnet32-to-resnet8_crd-48e_toy-digits-cls.py',
     '../cifar100/_base_/methods/kd.py',
 ]
 
