@@ -391,3 +391,18 @@ def test_teacher_snapshot_round_trip(tmp_path, monkeypatch):
     (work_dir / 'epoch_72.pth').write_bytes(b'newer')
     teacher.restore_snapshot(str(snap), config, str(work_dir))
     assert (work_dir / 'epoch_72.pth').read_bytes() == b'newer'
+
+
+@pytest.mark.parametrize('name', sorted(report.SPECS))
+def test_report_readme_has_the_task_markers(name):
+    """study_report.py writes each task's section between its markers in
+    the README its spec names; both must be there, once."""
+    task = study.TASKS[name]
+    begin, end = report.markers(task)
+    with open(osp.join(ROOT, report.SPECS[name].readme)) as f:
+        text = f.read()
+    assert text.count(begin) == 1 and text.count(end) == 1
+    assert text.index(begin) < text.index(end)
+    # every comparison names variants of the task
+    for a, b in report.SPECS[name].comparisons:
+        assert a in task.variants and b in task.variants
