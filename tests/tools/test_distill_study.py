@@ -4,6 +4,7 @@ run ids and options against the real configs, the sweep protocol, resuming,
 log parsing, and the tables computed from fake result files."""
 import json
 import math
+import os
 import os.path as osp
 import sys
 
@@ -368,20 +369,25 @@ def test_teacher_snapshot_round_trip(tmp_path, monkeypatch):
     import torch
     from kd_study import runner, teacher
     from mmkd.utils import load_weights_only
+    config = study.TASKS['crd'].teacher_config
     state = {'backbone.w': torch.randn(3, 2), 'head.b': torch.randn(3)}
     ckpt = tmp_path / 'epoch_72.pth'
     torch.save(dict(state_dict=state, optimizer={'m': torch.ones(1)},
                     meta=dict(epoch=72, seed=0, hook_msgs={'x': 1})), ckpt)
-    snap = tmp_path / 'teacher.pth'
-    teacher.save_snapshot(str(ckpt), str(snap), 123.4)
+    snap = tmp_path / 'kept' / 'teacher.pth'
+    teacher.save_snapshot(str(ckpt), str(snap), 123.4, config)
     kept = load_weights_only(str(snap))
     assert set(kept) == {'state_dict', 'meta'}
-    assert kept['meta'] == dict(epoch=72, seed=0, train_seconds=123)
+    assert kept['meta'] == dict(epoch=72, seed=0, train_seconds=123,
+                                config=config)
     assert torch.equal(kept['state_dict']['backbone.w'], state['backbone.w'])
 
     work_dir = tmp_path / 'study' / 'teacher'
-    config = study.TASKS['crd'].teacher_config
+    work_dir.mkdir(parents=True)
+    # an interrupted run there does not resume over the restored weights
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_18.pth'))
     teacher.restore_snapshot(str(snap), config, str(work_dir))
+    assert not (work_dir / 'last_checkpoint').exists()
     monkeypatch.setattr(runner, 'run_cmd', lambda *a: pytest.fail('trained'))
     restored, seconds = runner.train(config, str(work_dir), [], 1)
     assert osp.basename(restored) == 'epoch_72.pth' and seconds == 123
@@ -391,6 +397,77 @@ def test_teacher_snapshot_round_trip(tmp_path, monkeypatch):
     (work_dir / 'epoch_72.pth').write_bytes(b'newer')
     teacher.restore_snapshot(str(snap), config, str(work_dir))
     assert (work_dir / 'epoch_72.pth').read_bytes() == b'newer'
+    # ... unless its checkpoint is gone
+    (work_dir / 'epoch_72.pth').unlink()
+    teacher.restore_snapshot(str(snap), config, str(work_dir))
+    assert (work_dir / 'epoch_72.pth').exists()
+
+
+def test_teacher_snapshot_of_another_schedule_is_refused(tmp_path):
+    import torch
+    from kd_study import teacher
+    config = study.TASKS['crd'].teacher_config
+    snap = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict={}, meta=dict(epoch=48, config=config)), snap)
+    with pytest.raises(ValueError, match='at epoch 48, not of .* at epoch '
+                       '72; delete it'):
+        teacher.restore_snapshot(str(snap), config, str(tmp_path / 'w'))
+    assert not (tmp_path / 'w').exists()
+
+
+def test_prepare_teacher_restores_evaluates_final_only(tmp_path, monkeypatch):
+    """Fresh machine, snapshot, no teacher.json: nothing trains, only the
+    final checkpoint is evaluated, teacher.json names the snapshot; the
+    second call reads teacher.json and warns on a changed cost matrix."""
+    import argparse
+
+    import torch
+    from kd_study import runner, teacher
+    task = study.TASKS['crd']
+    config = task.teacher_config
+    snap = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict={}, meta=dict(epoch=72, config=config,
+                                             train_seconds=9)), snap)
+    monkeypatch.setattr(task, 'teacher_snapshot', str(snap))
+    evaluated = []
+
+    def fake_evaluate(task_, config_, ckpt, work_dir, split, opts, threads):
+        evaluated.append((osp.basename(ckpt), split))
+        return {'accuracy/top1': 80.0}
+
+    def fake_run_cmd(cmd, log, threads):
+        assert cmd[1] == 'tools/build_cost_matrix.py', 'trained'
+        os.makedirs(osp.dirname(cmd[3]), exist_ok=True)
+        torch.save(dict(cost_matrix=torch.ones(2, 2) - torch.eye(2)),
+                   cmd[3])
+        return 1.0
+
+    monkeypatch.setattr(teacher, 'evaluate', fake_evaluate)
+    monkeypatch.setattr(teacher, 'run_cmd', fake_run_cmd)
+    monkeypatch.setattr(runner, 'run_cmd', fake_run_cmd)
+    args = argparse.Namespace(work_dir=str(tmp_path / 'study'),
+                              results=str(tmp_path / 'results'), jobs=1,
+                              threads=1)
+    ckpt, cost_file = teacher.prepare_teacher(args, task)
+    assert osp.basename(ckpt) == 'epoch_72.pth'
+    assert evaluated == [('epoch_72.pth', 'val')] * 2 + [
+        ('epoch_72.pth', 'test')]
+    record = study.read_result(args.results, 'teacher')
+    assert record['restored_from'] == str(snap)
+    assert record['train_seconds'] == 9
+    assert [p['step'] for p in record['val_curve']] == [72]
+    assert record['cost_matrix'] == [[0.0, 1.0], [1.0, 0.0]]
+    # a changed matrix on the next call is reported, not silently used
+    torch.save(dict(cost_matrix=torch.zeros(2, 2)), cost_file)
+    record['cost_matrix'] = [[0.0, 0.5], [0.5, 0.0]]
+    study.write_json(osp.join(args.results, 'teacher.json'), record)
+    import contextlib
+    import io
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        teacher.prepare_teacher(args, task)
+    assert 'differs from the matrix in teacher.json by up to 0.5' in \
+        err.getvalue()
 
 
 @pytest.mark.parametrize('name', sorted(report.SPECS))

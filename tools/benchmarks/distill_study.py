@@ -17,7 +17,9 @@ Stages, in order (``--stage all`` runs them in turn):
   ``configs/toy_digits_cls/resnet18-w16_60e-mixup_toy-digits-cls.py``),
   evaluates each of its regular checkpoints on val (where the curve
   flattens) and the final one on val and test, and builds the WKD-L cost
-  matrix from it (``tools/build_cost_matrix.py``).
+  matrix from it (``tools/build_cost_matrix.py``). A task with a
+  ``teacher_snapshot`` (the toy CRD teacher) restores it instead of
+  training on a fresh machine, and writes it after training.
 * ``sweep``: seed 0, each variant's loss weight at three values, 4x apart
   around the config's earlier value (:data:`TASKS`), extended by a 4x step
   while the best sits at an end of the grid (twice at most). Chosen on

@@ -124,8 +124,9 @@ SPECS = {
         osp.join('configs', 'toy_digits', 'README.md')),
     # The toy across-architecture pairs: no published number to set beside
     # them (the paper's Table 6 WKD values are in an image; its baselines
-    # come from OFA), so the comparisons carry the paper's claim instead:
-    # WKD-F above the best feature baseline (FitNet here), WKD-L above KD.
+    # come from OFA), so the comparisons carry the paper's claims instead:
+    # WKD-F above the best feature baseline (FitNet here), WKD-L above KD
+    # and DKD, WKD-L+F above WKD-F and KD.
     'hetero_vit': Spec(
         (('accuracy/top1', 'top-1 %', 1), ('calibration/ece', 'ECE %', 1)),
         {}, '',

@@ -275,6 +275,8 @@ def hetero_task(name: str) -> Task:
                     uses=('wkd-l', 'wkd-f')),
         ], 'accuracy/top1', ('accuracy/', 'calibration/'),
         cls_split_options,
+        # as the configs' CostMatrixHook: every training crop, test pipeline
+        cost_args=('--num-per-class', '300', '--test-pipeline'),
         teacher_snapshot=CRD_TEACHER if name == 'hetero_cnn' else None)
 
 

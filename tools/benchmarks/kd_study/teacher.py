@@ -8,6 +8,7 @@ then distils every run from the same teacher instead of retraining one
 (a retrained teacher differs: thread counts and resumed runs change its
 floating-point path)."""
 import argparse
+import json
 import os
 import os.path as osp
 import shutil
@@ -36,7 +37,8 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
     """Train/evaluate the converged teacher and build its cost matrix.
 
     Every step is cached. The teacher's val metric at each of its regular
-    checkpoints goes into ``teacher.json`` (where its curve flattens).
+    checkpoints goes into ``teacher.json`` (where its curve flattens); a
+    teacher restored from its snapshot has its final checkpoint only.
 
     Returns:
         tuple[str, str]: The teacher checkpoint and the cost matrix file.
@@ -54,7 +56,7 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
     print(f'[teacher] training {config} (cached when done) ...', flush=True)
     ckpt, seconds = train(config, work_dir, [], threads)
     if snapshot and not osp.exists(snapshot):
-        save_snapshot(ckpt, snapshot, seconds)
+        save_snapshot(ckpt, snapshot, seconds, config)
     if not osp.exists(cost_file) or \
             osp.getmtime(cost_file) < osp.getmtime(ckpt):
         print('[teacher] building the cost matrix ...', flush=True)
@@ -63,15 +65,24 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
             cost_file, '--checkpoint', ckpt, '--kappa', '1.0',
             *task.cost_args
         ], osp.join(osp.dirname(cost_file), 'build_stdout.log'), threads)
-    if read_result(args.results, 'teacher') is not None:
+    import torch
+    from mmkd.apis.cost_io import load_cost_matrix_and_record
+    matrix, record = load_cost_matrix_and_record(cost_file)
+    matrix = torch.as_tensor(matrix).double()
+    recorded = read_result(args.results, 'teacher')
+    if recorded is not None:
+        check_cost_matrix(matrix, recorded, cost_file)
         return ckpt, cost_file
+    with open(osp.join(work_dir, 'train_done.json')) as f:
+        restored_from = json.load(f).get('restored_from')
     print('[teacher] evaluating its checkpoints on val ...', flush=True)
     val_curve = []
     for step, name in teacher_checkpoints(config):
-        if not osp.exists(osp.join(work_dir, name)):
-            continue  # restored from a snapshot: the final weights only
-        m = evaluate(task, config, osp.join(work_dir, name),
-                     osp.join(work_dir, f'at_{step}'), 'val', [], threads)
+        path = osp.join(work_dir, name)
+        if restored_from and path != ckpt:
+            continue  # restored: the final weights only
+        m = evaluate(task, config, path, osp.join(work_dir, f'at_{step}'),
+                     'val', [], threads)
         val_curve.append(dict(step=step, **m))
         print(f'  {name}: val {task.metric} {m[task.metric]:.3f}',
               flush=True)
@@ -79,23 +90,39 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
         split: evaluate(task, config, ckpt, work_dir, split, [], threads)
         for split in ('val', 'test')
     }
-    import torch
-    from mmkd.apis.cost_io import load_cost_matrix_and_record
-    matrix, record = load_cost_matrix_and_record(cost_file)
     write_json(out, dict(
         id='teacher', config=config, metrics=metrics,
         val_curve=val_curve, curve=training_curve(work_dir),
         train_seconds=round(seconds), threads=threads,
-        cost_matrix=torch.as_tensor(matrix).double().tolist(),
+        cost_matrix=matrix.tolist(),
         cost_matrix_classes=list((record or {}).get('class_names') or []),
+        restored_from=restored_from,
         commit=git_commit(), finished=time.strftime('%Y-%m-%d %H:%M')))
     return ckpt, cost_file
 
 
-def save_snapshot(ckpt: str, snapshot: str, train_seconds: float) -> None:
+def check_cost_matrix(matrix, recorded: dict, cost_file: str) -> None:
+    """Warn when the cost matrix differs from the one ``teacher.json``
+    recorded (a teacher retrained or restored on another machine)."""
+    import torch
+    if not recorded.get('cost_matrix'):
+        return
+    diff = (matrix - torch.tensor(recorded['cost_matrix'],
+                                  dtype=matrix.dtype)).abs().max().item() \
+        if matrix.shape == torch.Size(
+            [len(recorded['cost_matrix'])] * 2) else float('inf')
+    if diff > 1e-4:
+        print(f'[teacher] warning: {cost_file} differs from the matrix in '
+              f'teacher.json by up to {diff:.3g}; the runs may not share '
+              'one teacher (delete teacher.json and the runs to redo them)',
+              file=sys.stderr, flush=True)
+
+
+def save_snapshot(ckpt: str, snapshot: str, train_seconds: float,
+                  config: str) -> None:
     """Keep the weights of ``ckpt`` (no optimizer or message hub) in
     ``snapshot``: tensors and plain metadata, which
-    ``torch.load(weights_only=True)`` reads."""
+    ``torch.load(weights_only=True)`` reads; written whole or not at all."""
     import torch
     from mmkd.utils import load_checkpoint_file
     state = load_checkpoint_file(ckpt)
@@ -104,23 +131,45 @@ def save_snapshot(ckpt: str, snapshot: str, train_seconds: float) -> None:
         for k, v in (state.get('meta') or {}).items()
         if k in ('epoch', 'iter', 'seed', 'mmengine_version')
     }
-    meta['train_seconds'] = round(train_seconds)
-    torch.save(dict(state_dict=state['state_dict'], meta=meta), snapshot)
+    meta.update(train_seconds=round(train_seconds), config=config)
+    os.makedirs(osp.dirname(snapshot), exist_ok=True)
+    tmp = snapshot + '.tmp'
+    torch.save(dict(state_dict=state['state_dict'], meta=meta), tmp)
+    os.replace(tmp, snapshot)
 
 
 def restore_snapshot(snapshot: str, config: str, work_dir: str) -> None:
     """Put the kept teacher where :func:`train` finds a finished run, under
-    its final checkpoint's name, unless ``work_dir`` has one already."""
-    if osp.exists(osp.join(work_dir, 'train_done.json')):
-        return
-    name = teacher_checkpoints(config)[-1][1]
+    its final checkpoint's name, unless ``work_dir`` has a finished run.
+
+    Raises:
+        ValueError: If the snapshot is of another config or schedule.
+    """
+    done = osp.join(work_dir, 'train_done.json')
+    if osp.exists(done):
+        with open(done) as f:
+            info = json.load(f)
+        if osp.exists(info['checkpoint']):
+            if not info.get('restored_from'):
+                print(f'[teacher] {work_dir} holds a teacher trained here; '
+                      f'using it, not {repo_path(snapshot)}', flush=True)
+            return
+    from mmkd.utils import load_checkpoint_file
+    meta = load_checkpoint_file(snapshot).get('meta') or {}
+    step, name = teacher_checkpoints(config)[-1]
+    unit = name.split('_')[0]
+    if meta.get('config', config) != config or meta.get(unit) != step:
+        raise ValueError(
+            f'{repo_path(snapshot)} holds the teacher of '
+            f'{meta.get("config")!r} at {unit} {meta.get(unit)}, not of '
+            f'{config!r} at {unit} {step}; delete it to train this one')
     os.makedirs(work_dir, exist_ok=True)
     ckpt = osp.join(work_dir, name)
     shutil.copyfile(snapshot, ckpt)
-    from mmkd.utils import load_checkpoint_file
-    meta = load_checkpoint_file(snapshot).get('meta') or {}
-    write_json(osp.join(work_dir, 'train_done.json'),
-               dict(checkpoint=ckpt,
-                    train_seconds=meta.get('train_seconds', 0),
-                    restored_from=repo_path(snapshot)))
+    # an interrupted run here must not resume over the restored weights
+    if osp.exists(osp.join(work_dir, 'last_checkpoint')):
+        os.remove(osp.join(work_dir, 'last_checkpoint'))
+    write_json(done, dict(checkpoint=ckpt,
+                          train_seconds=meta.get('train_seconds', 0),
+                          restored_from=repo_path(snapshot)))
     print(f'[teacher] restored {repo_path(snapshot)} -> {ckpt}', flush=True)
