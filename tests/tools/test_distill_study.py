@@ -370,15 +370,16 @@ def test_teacher_snapshot_round_trip(tmp_path, monkeypatch):
     from kd_study import runner, teacher
     from mmkd.utils import load_weights_only
     config = study.TASKS['crd'].teacher_config
+    step, final = study.teacher_checkpoints(config)[-1]
     state = {'backbone.w': torch.randn(3, 2), 'head.b': torch.randn(3)}
-    ckpt = tmp_path / 'epoch_72.pth'
+    ckpt = tmp_path / final
     torch.save(dict(state_dict=state, optimizer={'m': torch.ones(1)},
-                    meta=dict(epoch=72, seed=0, hook_msgs={'x': 1})), ckpt)
+                    meta=dict(epoch=step, seed=0, hook_msgs={'x': 1})), ckpt)
     snap = tmp_path / 'kept' / 'teacher.pth'
     teacher.save_snapshot(str(ckpt), str(snap), 123.4, config)
     kept = load_weights_only(str(snap))
     assert set(kept) == {'state_dict', 'meta'}
-    assert kept['meta'] == dict(epoch=72, seed=0, train_seconds=123,
+    assert kept['meta'] == dict(epoch=step, seed=0, train_seconds=123,
                                 config=config)
     assert torch.equal(kept['state_dict']['backbone.w'], state['backbone.w'])
 
@@ -390,27 +391,29 @@ def test_teacher_snapshot_round_trip(tmp_path, monkeypatch):
     assert not (work_dir / 'last_checkpoint').exists()
     monkeypatch.setattr(runner, 'run_cmd', lambda *a: pytest.fail('trained'))
     restored, seconds = runner.train(config, str(work_dir), [], 1)
-    assert osp.basename(restored) == 'epoch_72.pth' and seconds == 123
+    assert osp.basename(restored) == final and seconds == 123
     assert torch.equal(
         load_weights_only(restored)['state_dict']['head.b'], state['head.b'])
     # a finished run there is left alone
-    (work_dir / 'epoch_72.pth').write_bytes(b'newer')
+    (work_dir / final).write_bytes(b'newer')
     teacher.restore_snapshot(str(snap), config, str(work_dir))
-    assert (work_dir / 'epoch_72.pth').read_bytes() == b'newer'
+    assert (work_dir / final).read_bytes() == b'newer'
     # ... unless its checkpoint is gone
-    (work_dir / 'epoch_72.pth').unlink()
+    (work_dir / final).unlink()
     teacher.restore_snapshot(str(snap), config, str(work_dir))
-    assert (work_dir / 'epoch_72.pth').exists()
+    assert (work_dir / final).exists()
 
 
 def test_teacher_snapshot_of_another_schedule_is_refused(tmp_path):
     import torch
     from kd_study import teacher
     config = study.TASKS['crd'].teacher_config
+    step = study.teacher_checkpoints(config)[-1][0]
     snap = tmp_path / 'teacher.pth'
-    torch.save(dict(state_dict={}, meta=dict(epoch=48, config=config)), snap)
-    with pytest.raises(ValueError, match='at epoch 48, not of .* at epoch '
-                       '72; delete it'):
+    torch.save(dict(state_dict={}, meta=dict(epoch=step - 1, config=config)),
+               snap)
+    with pytest.raises(ValueError, match=f'at epoch {step - 1}, not of .* '
+                       f'at epoch {step}; delete it'):
         teacher.restore_snapshot(str(snap), config, str(tmp_path / 'w'))
     assert not (tmp_path / 'w').exists()
 
@@ -425,8 +428,9 @@ def test_prepare_teacher_restores_evaluates_final_only(tmp_path, monkeypatch):
     from kd_study import runner, teacher
     task = study.TASKS['crd']
     config = task.teacher_config
+    step, final = study.teacher_checkpoints(config)[-1]
     snap = tmp_path / 'teacher.pth'
-    torch.save(dict(state_dict={}, meta=dict(epoch=72, config=config,
+    torch.save(dict(state_dict={}, meta=dict(epoch=step, config=config,
                                              train_seconds=9)), snap)
     monkeypatch.setattr(task, 'teacher_snapshot', str(snap))
     evaluated = []
@@ -449,13 +453,12 @@ def test_prepare_teacher_restores_evaluates_final_only(tmp_path, monkeypatch):
                               results=str(tmp_path / 'results'), jobs=1,
                               threads=1)
     ckpt, cost_file = teacher.prepare_teacher(args, task)
-    assert osp.basename(ckpt) == 'epoch_72.pth'
-    assert evaluated == [('epoch_72.pth', 'val')] * 2 + [
-        ('epoch_72.pth', 'test')]
+    assert osp.basename(ckpt) == final
+    assert evaluated == [(final, 'val')] * 2 + [(final, 'test')]
     record = study.read_result(args.results, 'teacher')
     assert record['restored_from'] == str(snap)
     assert record['train_seconds'] == 9
-    assert [p['step'] for p in record['val_curve']] == [72]
+    assert [p['step'] for p in record['val_curve']] == [step]
     assert record['cost_matrix'] == [[0.0, 1.0], [1.0, 0.0]]
     # a changed matrix on the next call is reported, not silently used
     torch.save(dict(cost_matrix=torch.zeros(2, 2)), cost_file)
