@@ -1,6 +1,5 @@
 # The toy ViT teacher: width 96, 6 layers, 3 heads (MLP 384), 8 x 8 patch
-# tokens of 96 channels; trained 72 epochs as the toy CRD teacher (1.5x its
-# resnet8 student's 48).
+# tokens of 96 channels; trained 72 epochs (1.5x its resnet8 student's 48).
 _base_ = [
     './_base_/vit-recipe_24e_toy-digits-cls.py',
     './_base_/vit-classifier_toy-digits-cls.py',

@@ -7,7 +7,7 @@ _base_ = [
     './logit-cost-hook_toy-digits-cls.py',
 ]
 
-teacher_ckpt = 'work_dirs/study_hetero_cnn/teacher/epoch_72.pth'
+teacher_ckpt = 'work_dirs/study_hetero_cnn/teacher/epoch_144.pth'
 cost_matrix_hook = dict(
     cost_file='work_dirs/study_hetero_cnn/cost_matrix/cost_cka-k1.pth')
 # The maps WKD-F and FitNet compare, both 8 x 8.
@@ -27,5 +27,5 @@ model = dict(
     _delete_=True,
     student=_base_.model,
     teacher='{{fileDirname}}/../../toy_digits_crd/'
-    'resnet32_crd-72e_toy-digits-cls.py',
+    'resnet32_crd-144e-mixup_toy-digits-cls.py',
     teacher_ckpt=teacher_ckpt)

@@ -212,7 +212,7 @@ def crd_task() -> Task:
                         f'{kind}_resnet32-to-resnet8_crd-48e_toy-digits-cls.py')
 
     return Task(
-        'crd', osp.join(CRD_DIR, 'resnet32_crd-72e_toy-digits-cls.py'), [
+        'crd', osp.join(CRD_DIR, 'resnet32_crd-144e-mixup_toy-digits-cls.py'), [
             Variant('student',
                     osp.join(CRD_DIR, 'resnet8_crd-48e_toy-digits-cls.py'),
                     'student alone'),
@@ -250,7 +250,7 @@ def hetero_task(name: str) -> Task:
                                 'resnet8_crd-48e_toy-digits-cls.py'),
                        'vit-w96-to-resnet8_48e'),
         'hetero_cnn': (osp.join('..', 'toy_digits_crd',
-                                'resnet32_crd-72e_toy-digits-cls.py'),
+                                'resnet32_crd-144e-mixup_toy-digits-cls.py'),
                        'vit-w48-d4_24e_toy-digits-cls.py',
                        'resnet32-to-vit-w48_24e'),
     }[name]
