@@ -9,7 +9,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .plan import Run, write_json
 from .tasks import ROOT, Task
@@ -50,11 +50,9 @@ def train(config: str, work_dir: str, options: List[str],
         tuple[str, float]: The final checkpoint and the training seconds.
     """
     done = osp.join(work_dir, 'train_done.json')
-    if osp.exists(done):
-        with open(done) as f:
-            info = json.load(f)
-        if osp.exists(info['checkpoint']):
-            return info['checkpoint'], info['train_seconds']
+    info = finished_run(work_dir)
+    if info is not None:
+        return info['checkpoint'], info['train_seconds']
     options = list(options) + [
         'val_dataloader=None', 'val_cfg=None', 'val_evaluator=None'
     ]
@@ -73,6 +71,17 @@ def train(config: str, work_dir: str, options: List[str],
         ckpt = f.read().strip()
     write_json(done, dict(checkpoint=ckpt, train_seconds=seconds))
     return ckpt, seconds
+
+
+def finished_run(work_dir: str) -> Optional[dict]:
+    """``work_dir``'s ``train_done.json`` if its checkpoint is still there,
+    else None."""
+    done = osp.join(work_dir, 'train_done.json')
+    if not osp.exists(done):
+        return None
+    with open(done) as f:
+        info = json.load(f)
+    return info if osp.exists(info['checkpoint']) else None
 
 
 def evaluate(task: Task, config: str, ckpt: str, work_dir: str, split: str,

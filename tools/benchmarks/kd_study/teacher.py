@@ -17,7 +17,8 @@ import time
 from typing import List, Tuple
 
 from .plan import load_config, read_result, repo_path, write_json
-from .runner import evaluate, git_commit, run_cmd, train, training_curve
+from .runner import (evaluate, finished_run, git_commit, run_cmd, train,
+                     training_curve)
 from .tasks import ROOT, Task
 
 
@@ -107,10 +108,9 @@ def check_cost_matrix(matrix, recorded: dict, cost_file: str) -> None:
     import torch
     if not recorded.get('cost_matrix'):
         return
-    diff = (matrix - torch.tensor(recorded['cost_matrix'],
-                                  dtype=matrix.dtype)).abs().max().item() \
-        if matrix.shape == torch.Size(
-            [len(recorded['cost_matrix'])] * 2) else float('inf')
+    kept = torch.tensor(recorded['cost_matrix'], dtype=matrix.dtype)
+    diff = ((matrix - kept).abs().max().item()
+            if matrix.shape == kept.shape else float('inf'))
     if diff > 1e-4:
         print(f'[teacher] warning: {cost_file} differs from the matrix in '
               f'teacher.json by up to {diff:.3g}; the runs may not share '
@@ -146,14 +146,12 @@ def restore_snapshot(snapshot: str, config: str, work_dir: str) -> None:
         ValueError: If the snapshot is of another config or schedule.
     """
     done = osp.join(work_dir, 'train_done.json')
-    if osp.exists(done):
-        with open(done) as f:
-            info = json.load(f)
-        if osp.exists(info['checkpoint']):
-            if not info.get('restored_from'):
-                print(f'[teacher] {work_dir} holds a teacher trained here; '
-                      f'using it, not {repo_path(snapshot)}', flush=True)
-            return
+    info = finished_run(work_dir)
+    if info is not None:
+        if not info.get('restored_from'):
+            print(f'[teacher] {work_dir} holds a teacher trained here; '
+                  f'using it, not {repo_path(snapshot)}', flush=True)
+        return
     from mmkd.utils import load_checkpoint_file
     meta = load_checkpoint_file(snapshot).get('meta') or {}
     step, name = teacher_checkpoints(config)[-1]
