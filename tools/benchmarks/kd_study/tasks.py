@@ -277,7 +277,11 @@ def hetero_task(name: str) -> Task:
         cls_split_options,
         # as the configs' CostMatrixHook: every training crop, test pipeline
         cost_args=('--num-per-class', '300', '--test-pipeline'),
-        teacher_snapshot=CRD_TEACHER if name == 'hetero_cnn' else None)
+        # The ViT teacher is small (about 0.7 M parameters): keep its weights
+        # too, so later sessions distil from the same one.
+        teacher_snapshot=CRD_TEACHER if name == 'hetero_cnn' else osp.join(
+            'tools', 'benchmarks', 'results', 'toy_hetero_vit_study',
+            'teacher.pth'))
 
 
 def fpn_task() -> Task:
