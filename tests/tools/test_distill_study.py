@@ -323,6 +323,19 @@ def test_report_table_without_published_numbers():
     assert lines[3].endswith(' | - |') and lines[3].count('|') == 7
 
 
+@pytest.mark.parametrize('name,unit', [('crd', 'epoch'), ('cls', 'epoch'),
+                                       ('det', 'iteration')])
+def test_report_teacher_table_counts_in_the_task_unit(name, unit):
+    """Classification studies checkpoint by epoch, detection ones by
+    iteration; the CRD and hetero tasks are classification too."""
+    task = study.TASKS[name]
+    key = report.SPECS[name].columns[0][0]
+    results = {'teacher': dict(id='teacher', val_curve=[
+        {'step': 36, key: 0.5 if unit == 'iteration' else 50.0}])}
+    table = report.teacher_table(task, results)
+    assert table.splitlines()[0] == f'| {unit} | 36 |'
+
+
 def test_report_writes_section_between_markers(tmp_path):
     readme = tmp_path / 'README.md'
     readme.write_text(f'# Title\n\nintro\n\n{report.BEGIN}\nold\n'

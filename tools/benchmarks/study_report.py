@@ -295,6 +295,12 @@ def sweep_table(task: Task, results: Dict[str, dict]) -> str:
     return '\n'.join(lines)
 
 
+def _by_epoch(task: Task) -> bool:
+    """Whether a task is a classification study (trained and checkpointed
+    by epoch, top-1 and ECE in %), not a detection one."""
+    return task.metric.startswith('accuracy/')
+
+
 def teacher_table(task: Task, results: Dict[str, dict]) -> str:
     """The teacher's val metric at each of its regular checkpoints."""
     teacher = results.get('teacher')
@@ -302,7 +308,7 @@ def teacher_table(task: Task, results: Dict[str, dict]) -> str:
         return '(the teacher has not been trained yet)'
     key, head, scale = SPECS[task.name].columns[0]
     curve = teacher['val_curve']
-    unit = 'epoch' if task.name == 'cls' else 'iteration'
+    unit = 'epoch' if _by_epoch(task) else 'iteration'
     steps = ' | '.join(str(p['step']) for p in curve)
     values = ' | '.join(f'{scale * p[key]:.1f}' for p in curve)
     return (f'| {unit} | {steps} |\n|---|' + '---|' * len(curve) +
@@ -506,7 +512,7 @@ def render(task: Task, results: Dict[str, dict], fig_dir: str,
         len(sweep_values(v, results.get, spec.metric)) - 1
         for v in task.variants.values() if v.knob)
     done = sum(1 for k in results if k not in ('teacher', 'roi_example'))
-    scale = ('top-1 and ECE in %' if task.name == 'cls' else
+    scale = ('top-1 and ECE in %' if _by_epoch(task) else
              'COCO metrics x 100')
     published = (f' The published columns are {spec.published_what}, for '
                  f'orientation only (another task and scale).'
