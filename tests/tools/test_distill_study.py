@@ -452,7 +452,13 @@ def test_prepare_teacher_restores_evaluates_final_only(tmp_path, monkeypatch):
         evaluated.append((osp.basename(ckpt), split))
         return {'accuracy/top1': 80.0}
 
+    commands = []
+
     def fake_run_cmd(cmd, log, threads):
+        commands.append(cmd[1])
+        if cmd[1] == 'tools/make_toy_data.py':
+            assert cmd[2:] == ['--out-dir', osp.join('data', 'toy_digits')]
+            return 1.0
         assert cmd[1] == 'tools/build_cost_matrix.py', 'trained'
         os.makedirs(osp.dirname(cmd[3]), exist_ok=True)
         torch.save(dict(cost_matrix=torch.ones(2, 2) - torch.eye(2)),
@@ -467,6 +473,8 @@ def test_prepare_teacher_restores_evaluates_final_only(tmp_path, monkeypatch):
                               threads=1)
     ckpt, cost_file = teacher.prepare_teacher(args, task)
     assert osp.basename(ckpt) == final
+    # the toy set is made before anything reads it (a fresh clone has none)
+    assert commands == ['tools/make_toy_data.py', 'tools/build_cost_matrix.py']
     assert evaluated == [(final, 'val')] * 2 + [(final, 'test')]
     record = study.read_result(args.results, 'teacher')
     assert record['restored_from'] == str(snap)

@@ -52,6 +52,13 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
     snapshot = task.teacher_snapshot and osp.join(ROOT,
                                                   task.teacher_snapshot)
     threads = args.jobs * args.threads  # the teacher runs alone
+    # Every toy config reads data/toy_digits; a fresh clone has none. The
+    # generator is seeded and skips a set that is up to date.
+    print('[data] toy digits (generated once) ...', flush=True)
+    run_cmd([
+        sys.executable, 'tools/make_toy_data.py', '--out-dir',
+        osp.join('data', 'toy_digits')
+    ], osp.join(args.work_dir, 'data_stdout.log'), threads)
     if snapshot and osp.exists(snapshot):
         restore_snapshot(snapshot, config, work_dir)
     print(f'[teacher] training {config} (cached when done) ...', flush=True)
