@@ -19,8 +19,9 @@ the ``H x H`` and ``W x W`` kernels: O(HW (H + W)) per channel, and the
 ``HW x HW`` cost is never formed. The transport cost uses the same split,
 ``K o C = (K_y o C_y) (x) K_x + K_y (x) (K_x o C_x)``. The iteration is the
 POT's (``v = b / K^T u``, ``u = a / K v``, ``u`` starting at ``1 / (HW)``),
-gradients through the unrolled iterations.
+run in the log domain, gradients through the unrolled iterations.
 """
+import math
 from typing import Tuple
 
 import torch
@@ -34,8 +35,8 @@ from .utils import (autocast_disabled, check_positive, compute_dtype,
                     shape_str, weight_reduce_loss)
 
 __all__ = [
-    'axis_kernels', 'spatial_sinkhorn_cost', 'spatial_wasserstein_loss',
-    'SpatialWassersteinLoss'
+    'axis_kernels', 'spatial_sinkhorn_cost', 'spatial_sinkhorn_log_cost',
+    'spatial_wasserstein_loss', 'SpatialWassersteinLoss'
 ]
 
 def axis_kernels(size: int, reg: float, like: Tensor) -> Tuple[Tensor, Tensor]:
@@ -58,41 +59,73 @@ def axis_kernels(size: int, reg: float, like: Tensor) -> Tuple[Tensor, Tensor]:
     return kernel, kernel * dist
 
 
-def spatial_sinkhorn_cost(a: Tensor, b: Tensor, reg: float,
-                          iters: int) -> Tensor:
-    """Entropic OT cost between distributions on the same ``H x W`` grid.
+def _log_matmul(kernel: Tensor, log_w: Tensor) -> Tensor:
+    """``log(w @ kernel^T)`` along the last axis from ``log w``, shifted by
+    its maximum so the product stays in range."""
+    shift = log_w.amax(dim=-1, keepdim=True).detach()
+    prod = (log_w - shift).exp() @ kernel.t()
+    return shift + prod.clamp_min(torch.finfo(prod.dtype).tiny).log()
+
+
+def _log_apply(kernel_y: Tensor, kernel_x: Tensor, log_v: Tensor) -> Tensor:
+    """``log((K_y (x) K_x) v)`` on (M, H, W) maps from ``log v``, one axis
+    at a time.
+
+    In the log domain because ``u`` and ``v`` themselves overflow where the
+    kernel is almost the identity (a small ``reg`` on a coarse map needs
+    scalings near ``exp(1 / (2 reg))``, and their gradients overflowed on
+    2 x 2 and 4 x 4 FPN levels at ``reg`` 0.02). Both kernels are
+    symmetric, so this is also the transposed product.
+    """
+    rows = _log_matmul(kernel_x, log_v)
+    return _log_matmul(kernel_y, rows.transpose(-2, -1)).transpose(-2, -1)
+
+
+def spatial_sinkhorn_log_cost(log_a: Tensor, log_b: Tensor, reg: float,
+                              iters: int) -> Tensor:
+    """Entropic OT cost between distributions on the same ``H x W`` grid,
+    given as log-probabilities.
+
+    Sinkhorn in the log domain (POT's ``sinkhorn_log`` order: ``v = b /
+    K^T u``, then ``u = a / K v``, ``u`` starting at ``1 / (HW)``), with
+    the separable kernel applied one axis at a time by :func:`_log_apply`.
 
     Args:
-        a (Tensor): (M, H, W) distributions (each sums to 1), the rows of
-            the plan.
-        b (Tensor): (M, H, W) distributions, the columns; a constant.
+        log_a (Tensor): (M, H, W) log-distributions, the rows of the plan.
+        log_b (Tensor): (M, H, W) log-distributions, the columns; a
+            constant.
         reg (float): Entropic regularisation of the normalised squared
-            distance.
+            distance. Above ``1 / 87`` in float32 (``1 / 708`` in
+            float64) the kernel's smallest entry, ``exp(-1 / reg)``, is a
+            normal number; below, products of mass at opposite ends of an
+            axis are clamped there.
         iters (int): Sinkhorn iterations.
 
     Returns:
         Tensor: (M, ) the transport cost ``<P, C>`` of each pair (the
         entropy term is not included, as ``ot.sinkhorn2``).
     """
-    height, width = a.shape[-2:]
-    k_y, kc_y = axis_kernels(height, reg, a)
-    k_x, kc_x = axis_kernels(width, reg, a)
-
-    def apply(kernel_y: Tensor, kernel_x: Tensor, v: Tensor) -> Tensor:
-        # (K_y (x) K_x) v on the map: a product along each axis; both
-        # kernels are symmetric, so this is also the transposed product.
-        return kernel_y @ v @ kernel_x.t()
-
-    # The denominators are clamped at the smallest normal number only: an
-    # additive guard (WKD-L's 1e-8) is not negligible next to the kernel
-    # sums of a small reg on a coarse map, and would change the plan.
-    tiny = torch.finfo(a.dtype).tiny
-    u = torch.full_like(a, 1.0 / (height * width))
+    height, width = log_a.shape[-2:]
+    k_y, kc_y = axis_kernels(height, reg, log_a)
+    k_x, kc_x = axis_kernels(width, reg, log_a)
+    log_u = torch.full_like(log_a, -math.log(height * width))
     for _ in range(iters):
-        v = b / apply(k_y, k_x, u).clamp_min(tiny)
-        u = a / apply(k_y, k_x, v).clamp_min(tiny)
-    weighted = apply(kc_y, k_x, v) + apply(k_y, kc_x, v)
-    return (u * weighted).sum(dim=(-2, -1))
+        log_v = log_b - _log_apply(k_y, k_x, log_u)
+        log_u = log_a - _log_apply(k_y, k_x, log_v)
+    # <P, C> = sum_i u_i ((K o C) v)_i, with K o C split over the axes;
+    # u_i and the product are combined in logs (each may overflow alone).
+    cost = (log_u + _log_apply(kc_y, k_x, log_v)).exp() + (
+        log_u + _log_apply(k_y, kc_x, log_v)).exp()
+    return cost.sum(dim=(-2, -1))
+
+
+def spatial_sinkhorn_cost(a: Tensor, b: Tensor, reg: float,
+                          iters: int) -> Tensor:
+    """:func:`spatial_sinkhorn_log_cost` of distributions ``a`` and ``b``
+    ((M, H, W), each summing to 1; zeros allowed)."""
+    tiny = torch.finfo(a.dtype).tiny
+    return spatial_sinkhorn_log_cost(
+        a.clamp_min(tiny).log(), b.clamp_min(tiny).log(), reg, iters)
 
 
 def _check_maps(student: Tensor, teacher: Tensor) -> None:
@@ -112,10 +145,10 @@ def _per_image(student: Tensor, teacher: Tensor, tau: float, reg: float,
     with autocast_disabled(student.device):
         s = student.to(dtype).flatten(2) / tau
         t = teacher.detach().to(dtype).flatten(2) / tau
-        a = F.softmax(s, dim=-1).view_as(student)
-        b = F.softmax(t, dim=-1).view_as(student)
-        cost = spatial_sinkhorn_cost(
-            a.flatten(0, 1), b.flatten(0, 1), reg, iters)
+        log_a = F.log_softmax(s, dim=-1).view_as(student)
+        log_b = F.log_softmax(t, dim=-1).view_as(student)
+        cost = spatial_sinkhorn_log_cost(
+            log_a.flatten(0, 1), log_b.flatten(0, 1), reg, iters)
         return cost.view(num, channels).mean(dim=1)
 
 
