@@ -5,16 +5,15 @@ Xiao et al., "Early Convolutions Help Transformers See Better" (NeurIPS
 2021) replace ViT's stride-``p`` patchify convolution by a stack of 3x3
 stride-2 convolutions (BN + ReLU) and a 1x1 projection to the embedding
 width. The Transformer layers, tokens and outputs are those of mmpretrain's
-``VisionTransformer``. mmkd's toy across-architecture study uses it: a plain
-ViT trained from scratch on the few thousand cluttered 32 x 32 toy crops
-stays at chance (val 13.2 % after 72 AdamW epochs), where resnet8 reaches
-76 %.
+``VisionTransformer``. Added for mmkd's toy across-architecture study,
+where a plain ViT trained from scratch on the few thousand cluttered 32 x 32
+toy crops stays at chance (val 13.2 % after 72 AdamW epochs; resnet8 reaches
+76 %); no config uses it yet, since at 24 epochs it stayed at chance too.
 """
 from typing import Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmpretrain.models.backbones import VisionTransformer
 from torch import Tensor
 
 from mmkd.registry import MODELS
@@ -55,8 +54,14 @@ class ConvStem(nn.Module):
 
 
 @MODELS.register_module()
-class ConvStemViT(VisionTransformer):
+def ConvStemViT(stem_channels: Sequence[int] = (24, 48),
+                **kwargs) -> nn.Module:
     """mmpretrain's ``VisionTransformer`` with a convolutional stem.
+
+    A builder, not a subclass: it returns a plain ``VisionTransformer``
+    whose ``patch_embed`` is a :class:`ConvStem`, so mmpretrain is imported
+    only when one is built (mmkd imports without it) and everything that
+    reads a ViT (feature readers, checkpoints) treats it as one.
 
     Example:
         >>> import torch
@@ -75,28 +80,32 @@ class ConvStemViT(VisionTransformer):
         **kwargs: ``VisionTransformer``'s arguments (``arch``, ``img_size``,
             ``patch_size``, ``out_type``, ...) except ``patch_cfg``.
 
+    Returns:
+        nn.Module: The ``VisionTransformer``.
+
     Raises:
         ValueError: If ``stem_channels`` is empty or does not match
             ``patch_size``, or if ``patch_cfg`` is given.
     """
+    # mmpretrain is optional for mmkd (a detection user may not have it)
+    from mmpretrain.models.backbones import VisionTransformer
 
-    def __init__(self, stem_channels: Sequence[int] = (24, 48),
-                 **kwargs) -> None:
-        stem_channels = tuple(stem_channels)
-        patch_size = kwargs.get('patch_size', 16)
-        if not stem_channels or 2**len(stem_channels) != patch_size:
-            raise ValueError(
-                f'ConvStemViT: stem_channels={stem_channels!r} give a stride '
-                f'of {2 ** len(stem_channels)}, but patch_size is '
-                f'{patch_size}; give log2(patch_size) stem channels (e.g. '
-                '(24, 48) for patch 4).')
-        if kwargs.get('patch_cfg'):
-            raise ValueError('ConvStemViT: patch_cfg configures the patchify '
-                             'convolution the stem replaces; remove it and '
-                             'set stem_channels instead.')
-        super().__init__(**kwargs)
-        # PatchEmbed pads to a multiple of the patch ('corner'), so its grid
-        # is ceil(size / 2 ** k): the stem's (3x3, stride 2, padding 1) grid
-        # is the same, and the position embedding fits it.
-        self.patch_embed = ConvStem(
-            kwargs.get('in_channels', 3), stem_channels, self.embed_dims)
+    stem_channels = tuple(stem_channels)
+    patch_size = kwargs.get('patch_size', 16)
+    if not stem_channels or 2**len(stem_channels) != patch_size:
+        raise ValueError(
+            f'ConvStemViT: stem_channels={stem_channels!r} give a stride '
+            f'of {2 ** len(stem_channels)}, but patch_size is '
+            f'{patch_size}; give log2(patch_size) stem channels (e.g. '
+            '(24, 48) for patch 4).')
+    if kwargs.get('patch_cfg'):
+        raise ValueError('ConvStemViT: patch_cfg configures the patchify '
+                         'convolution the stem replaces; remove it and '
+                         'set stem_channels instead.')
+    vit = VisionTransformer(**kwargs)
+    # PatchEmbed pads to a multiple of the patch ('corner'), so its grid is
+    # ceil(size / 2 ** k): the stem's (3x3, stride 2, padding 1) grid is the
+    # same, and the position embedding fits it.
+    vit.patch_embed = ConvStem(
+        kwargs.get('in_channels', 3), stem_channels, vit.embed_dims)
+    return vit
