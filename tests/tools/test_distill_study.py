@@ -40,7 +40,7 @@ def _write(results, res):
 
 @pytest.mark.parametrize('task',
                          ['det', 'cls', 'gfl', 'retinanet', 'crd', 'det_fpn',
-                          'hetero_vit', 'hetero_cnn'])
+                          'gfl_fpn', 'hetero_vit', 'hetero_cnn'])
 def test_every_variant_config_and_knob_exist(task):
     """A wrong knob path would sweep nothing; each must name a number."""
     variants = study.TASKS[task].variants
@@ -94,7 +94,7 @@ def _merged(config, options):
 
 @pytest.mark.parametrize('task',
                          ['det', 'cls', 'gfl', 'retinanet', 'crd', 'det_fpn',
-                          'hetero_vit', 'hetero_cnn'])
+                          'gfl_fpn', 'hetero_vit', 'hetero_cnn'])
 def test_options_build_valid_configs(task):
     """The options of every run merge into its config as intended: seed,
     teacher, weight, the study's cost matrix, and each split."""

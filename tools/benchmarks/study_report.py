@@ -151,6 +151,14 @@ SPECS = {
             'swd-fpn', 'cwd-fpn')) + (('swd-fpn', 'cwd-fpn'),
                                       ('wkd-f-fpn-cell2', 'wkd-f-fpn')),
         osp.join('configs', 'toy_digits', 'README.md')),
+    'gfl_fpn': Spec(
+        (('coco/bbox_mAP', 'mAP', 100), ('coco/bbox_mAP_50', 'AP50', 100),
+         ('coco/bbox_mAP_75', 'AP75', 100)), {}, '',
+        tuple((name, 'fitnet') for name in (
+            'wkd-f-fpn', 'wkd-f-fpn-cell2', 'wkd-f-fpn-cell2-norm', 'swd-fpn',
+            'cwd-fpn')) + (('swd-fpn', 'cwd-fpn'),
+                           ('wkd-f-fpn-cell2', 'wkd-f-fpn')),
+        osp.join('configs', 'toy_digits', 'README.md')),
     'retinanet': Spec(
         (('coco/bbox_mAP', 'mAP', 100), ('coco/bbox_mAP_50', 'AP50', 100),
          ('coco/bbox_mAP_75', 'AP75', 100)), {}, '',

@@ -284,21 +284,17 @@ def hetero_task(name: str) -> Task:
             'teacher.pth'))
 
 
-def fpn_task() -> Task:
-    """The FPN study on the Faster R-CNN toy: feature terms on the FPN
-    levels only, against FitNet (MSE) on the same maps, with the detection
-    study's teacher and split. The candidates' weights are matched to
-    FitNet's first-step term and their sweeps centred there."""
-    variants = [
-        Variant('student',
-                osp.join(DET_DIR, 'faster-rcnn_r18-w16_fpn_toy-digits.py'),
-                'student alone'),
-        Variant('fitnet', _det('fitnet'), 'FitNet (FPN, MSE)',
-                _W.format('loss_fitnet'), _grid(4.0)),
-        Variant('wkd-f-fpn', _det('wkd-f-fpn'), 'WKD-F (FPN, 2x2 grid)',
-                _W.format('loss_wkd_f'), _grid(0.0025)),
-    ]
-    for kind, label, knob, weight in (
+def fpn_task(detector: str = 'faster-rcnn') -> Task:
+    """The FPN study of a toy detector (``'faster-rcnn'`` or ``'gfl'``):
+    feature terms on the FPN levels only, against FitNet (MSE) on the same
+    maps, with that detector's study teacher and split. The candidates'
+    weights are matched to FitNet's first-step term and their sweeps
+    centred there. The GFL toy screens the Faster R-CNN toy's survivors
+    and spatial WD; the pruned candidates are not repeated."""
+    if detector == 'faster-rcnn':
+        pair, name = _det, 'det_fpn'
+        fitnet, wkd_f = 4.0, 0.0025
+        candidates = (
             ('wkd-f-fpn-const', 'WKD-F (FPN, 2x2 grid, constant weight)',
              'loss_wkd_f', 0.01),
             ('wkd-f-fpn-cell2', 'WKD-F (FPN, 2x2-position cells)',
@@ -311,12 +307,37 @@ def fpn_task() -> Task:
             ('wkd-f-fpn-full', 'WKD-F (FPN, full covariance)', 'loss_wkd_f',
              0.025),
             ('swd-fpn', 'spatial WD (FPN)', 'loss_swd', 160.0),
-            ('cwd-fpn', 'CWD (FPN, KL)', 'loss_cwd', 12.0)):
+            ('cwd-fpn', 'CWD (FPN, KL)', 'loss_cwd', 12.0))
+    elif detector == 'gfl':
+        def pair(kind: str) -> str:
+            return _one_stage('gfl', kind)
+
+        name, fitnet, wkd_f = 'gfl_fpn', 16.0, 0.16
+        candidates = (
+            ('wkd-f-fpn-cell2', 'WKD-F (FPN, 2x2-position cells)',
+             'loss_wkd_f', 0.02),
+            ('wkd-f-fpn-cell2-norm',
+             'WKD-F (FPN, 2x2-position cells, standardised)', 'loss_wkd_f',
+             0.125),
+            ('swd-fpn', 'spatial WD (FPN)', 'loss_swd', 160.0),
+            ('cwd-fpn', 'CWD (FPN, KL)', 'loss_cwd', 12.0))
+    else:
+        raise ValueError(f"detector must be 'faster-rcnn' or 'gfl', got "
+                         f'{detector!r}')
+    variants = [
+        Variant('student',
+                osp.join(DET_DIR, f'{detector}_r18-w16_fpn_toy-digits.py'),
+                'student alone'),
+        Variant('fitnet', pair('fitnet'), 'FitNet (FPN, MSE)',
+                _W.format('loss_fitnet'), _grid(fitnet)),
+        Variant('wkd-f-fpn', pair('wkd-f-fpn'), 'WKD-F (FPN, 2x2 grid)',
+                _W.format('loss_wkd_f'), _grid(wkd_f)),
+    ]
+    for kind, label, knob, weight in candidates:
         variants.append(
-            Variant(kind, _det(kind), label, _W.format(knob), _grid(weight)))
+            Variant(kind, pair(kind), label, _W.format(knob), _grid(weight)))
     return Task(
-        'det_fpn',
-        osp.join(DET_DIR, 'faster-rcnn_r50-w32_fpn_3x_toy-digits.py'),
+        name, osp.join(DET_DIR, f'{detector}_r50-w32_fpn_3x_toy-digits.py'),
         variants, 'coco/bbox_mAP', ('coco/', ), det_split_options)
 
 
@@ -367,6 +388,7 @@ TASKS: Dict[str, Task] = {
         cls_split_options),
     'crd': crd_task(),
     'det_fpn': fpn_task(),
+    'gfl_fpn': fpn_task('gfl'),
     'hetero_vit': hetero_task('hetero_vit'),
     'hetero_cnn': hetero_task('hetero_cnn'),
     'gfl': one_stage_task('gfl'),
