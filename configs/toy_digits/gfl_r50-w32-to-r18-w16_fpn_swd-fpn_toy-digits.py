@@ -1,8 +1,8 @@
 # FPN study candidate on the GFL toy: spatial Wasserstein distillation on
 # P3-P7 (the same per-channel distributions as CWD compared by entropic OT
 # under the normalised squared distance between positions, reg 0.02, 30
-# Sinkhorn iterations), decayed with a cosine as the WKD terms; weight
-# matched to FitNet's first-step term, its sweep centred there.
+# Sinkhorn iterations), decayed with a cosine as the WKD terms; weight:
+# the Faster R-CNN toy's, swept here on val.
 _base_ = './gfl_r50-w32-to-r18-w16_fpn_wkd-f-fpn_toy-digits.py'
 
 model = dict(

@@ -287,10 +287,11 @@ def hetero_task(name: str) -> Task:
 def fpn_task(detector: str = 'faster-rcnn') -> Task:
     """The FPN study of a toy detector (``'faster-rcnn'`` or ``'gfl'``):
     feature terms on the FPN levels only, against FitNet (MSE) on the same
-    maps, with that detector's study teacher and split. The candidates'
-    weights are matched to FitNet's first-step term and their sweeps
-    centred there. The GFL toy screens the Faster R-CNN toy's survivors
-    and spatial WD; the pruned candidates are not repeated."""
+    maps, with that detector's study teacher and split. On the Faster
+    R-CNN toy the candidates' weights are matched to FitNet's first-step
+    term and their sweeps centred there; the GFL toy sweeps around the
+    same weights its survivors and spatial WD (the pruned candidates are
+    not repeated)."""
     if detector == 'faster-rcnn':
         pair, name = _det, 'det_fpn'
         fitnet, wkd_f = 4.0, 0.0025
