@@ -292,6 +292,179 @@ def fpn_task(detector: str = 'faster-rcnn') -> Task:
     term and their sweeps centred there; the GFL toy sweeps around the
     same weights its survivors and spatial WD (the pruned candidates are
     not repeated)."""
+    candidates = (
+        ('wkd-f-fpn-const', 'WKD-F (FPN, 2x2 grid, constant weight)',
+         'loss_wkd_f', 0.01),
+        ('wkd-f-fpn-cell2', 'WKD-F (FPN, 2x2-position cells)', 'loss_wkd_f',
+         0.02),
+        ('wkd-f-fpn-cell4', 'WKD-F (FPN, 4x4-position cells)', 'loss_wkd_f',
+         0.02),
+        ('wkd-f-fpn-cell2-norm',
+         'WKD-F (FPN, 2x2-position cells, standardised)', 'loss_wkd_f',
+         0.125),
+        ('wkd-f-fpn-full', 'WKD-F (FPN, full covariance)', 'loss_wkd_f',
+         0.025),
+        ('swd-fpn', 'spatial WD (FPN)', 'loss_swd', 160.0),
+        ('cwd-fpn', 'CWD (FPN, KL)', 'loss_cwd', 12.0))
+    if detector == 'faster-rcnn':
+        pair, name = _det, 'det_fpn'
+        fitnet, wkd_f = 4.0, 0.0025
+    elif detector == 'gfl':
+        def pair(kind: str) -> str:
+            return _one_stage('gfl', kind)
+
+        name, fitnet, wkd_f = 'gfl_fpn', 16.0, 0.16
+        kept = ('wkd-f-fpn-cell2', 'wkd-f-fpn-cell2-norm', 'swd-fpn',
+                'cwd-fpn')
+        candidates = tuple(c for c in candidates if c[0] in kept)
+    else:
+        raise ValueError(f"detector must be 'faster-rcnn' or 'gfl', got "
+                         f'{detector!r}')
+    variants = [
+        Variant('student',
+                osp.join(DET_DIR, f'{detector}_r18-w16_fpn_toy-digits.py'),
+                'student alone'),
+        Variant('kd', pair('kd'), 'KD (dense class outputs)',
+                _W.format('loss_kd'), _grid(1.0)),
+        Variant('wkd-l', pair('wkd-l'), 'WKD-L (dense, exclusive)', _WD,
+                _grid(10.0)),
+        Variant('fitnet', pair('fitnet'), 'FitNet (FPN)',
+                _W.format('loss_fitnet'), _grid(1.0)),
+        Variant('wkd-f-fpn', pair('wkd-f-fpn'), 'WKD-F (FPN)',
+                _W.format('loss_wkd_f'), _grid(0.01)),
+        Variant('wkd-f-fpn-gt', pair('wkd-f-fpn-gt'),
+                'WKD-F (FPN, GT regions)', uses=('wkd-f-fpn', )),
+        Variant('wkd-lf', pair('wkd-lf'), 'WKD-L + WKD-F',
+                uses=('wkd-l', 'wkd-f-fpn')),
+    ]
+    if detector == 'gfl':
+        variants[3:3] = [
+            Variant('wkd-l-normalized', pair('wkd-l-normalized'),
+                    'WKD-L (dense, normalized)', uses=('wkd-l', )),
+            Variant('wkd-box', pair('wkd-box'), 'W1 on box bins',
+                    _W.format('loss_box'), _grid(0.25)),
+            Variant('kl-box', pair('kl-box'), 'KL on box bins (LD, mmkd)',
+                    _W.format('loss_box'), _grid(0.25)),
+            Variant('ld', osp.join(
+                DET_DIR, 'ld_r18-w16-gfl-r50-w32_fpn_toy-digits.py'),
+                'LD (mmdet, as configured)'),
+        ]
+        variants.append(
+            Variant('wkd-lf-box', pair('wkd-lf-box'),
+                    'WKD-L + WKD-F + W1 box',
+                    uses=('wkd-l', 'wkd-f-fpn', 'wkd-box')))
+    return Task(
+        detector,
+        osp.join(DET_DIR, f'{detector}_r50-w32_fpn_3x_toy-digits.py'),
+        variants, 'coco/bbox_mAP', ('coco/', ), det_split_options)
+
+
+CLS_DIR = osp.join('configs', 'toy_digits_cls')
+
+
+def _cls(kind: str) -> str:
+    return osp.join(CLS_DIR, f'{kind}_r18-w16-to-r18-w8_toy-digits-cls.py')
+
+
+CRD_DIR = osp.join('configs', 'toy_digits_crd')
+#: The toy CRD teacher's weights, shared by the CRD and the CNN -> ViT study.
+CRD_TEACHER = osp.join('tools', 'benchmarks', 'results', 'toy_crd_study',
+                       'teacher.pth')
+
+
+def crd_task() -> Task:
+    """The toy CRD study: the CIFAR-100 recipe shortened fivefold on the 32 x
+    32 toy crops, resnet32 -> resnet8 (the official resnet32x4 ->
+    resnet8x4 pair at a quarter of its widths), each sweep centred on the
+    official CIFAR values of that pair; the cost matrix built as the
+    official CIFAR matrices (every position of the teacher's last stage,
+    test pipeline, in order)."""
+
+    def pair(kind: str) -> str:
+        return osp.join(CRD_DIR,
+                        f'{kind}_resnet32-to-resnet8_crd-48e_toy-digits-cls.py')
+
+    return Task(
+        'crd', osp.join(CRD_DIR, 'resnet32_crd-144e-mixup_toy-digits-cls.py'), [
+            Variant('student',
+                    osp.join(CRD_DIR, 'resnet8_crd-48e_toy-digits-cls.py'),
+                    'student alone'),
+            Variant('kd', pair('kd'), 'KD', _W.format('loss_kd'),
+                    _grid(0.9)),
+            Variant('dkd', pair('dkd'), 'DKD', _W.format('loss_dkd'),
+                    _grid(1.0)),
+            Variant('wkd-l', pair('wkd-l'), 'WKD-L', _WD, _grid(600.0)),
+            Variant('wkd-f', pair('wkd-f'), 'WKD-F', _W.format('loss_wkd_f'),
+                    _grid(0.08)),
+            Variant('wkd-lf', pair('wkd-lf'), 'WKD-L + WKD-F', _WD,
+                    _grid(200.0)),
+        ],
+        'accuracy/top1', ('accuracy/', 'calibration/'),
+        cls_split_options,
+        cost_args=('--source', 'feature', '--num-per-class', '19200',
+                   '--test-pipeline'),
+        teacher_snapshot=CRD_TEACHER)
+
+
+HETERO_DIR = osp.join('configs', 'toy_digits_hetero')
+
+
+def hetero_task(name: str) -> Task:
+    """A toy across-architecture study on the 32 x 32 toy crops (the WKD
+    paper's CNN <-> Transformer table in miniature): ``'hetero_vit'``, a ViT
+    teacher (width 96, 6 layers) -> resnet8, or ``'hetero_cnn'``, the toy
+    CRD resnet32 teacher -> a ViT student (width 48, 4 layers). Student
+    alone, KD, DKD, FitNet, WKD-L, WKD-F and WKD-L+F; feature terms on the
+    8 x 8 maps of both (ViT patch tokens after the final LayerNorm) through
+    a linear projector; the cost from the teacher's logits."""
+    teacher, student, pair = {
+        'hetero_vit': ('vit-w96-d6_72e_toy-digits-cls.py',
+                       osp.join('..', 'toy_digits_crd',
+                                'resnet8_crd-48e_toy-digits-cls.py'),
+                       'vit-w96-to-resnet8_48e'),
+        'hetero_cnn': (osp.join('..', 'toy_digits_crd',
+                                'resnet32_crd-144e-mixup_toy-digits-cls.py'),
+                       'vit-w48-d4_24e_toy-digits-cls.py',
+                       'resnet32-to-vit-w48_24e'),
+    }[name]
+
+    def leaf(kind: str) -> str:
+        return osp.join(HETERO_DIR, f'{kind}_{pair}_toy-digits-cls.py')
+
+    return Task(
+        name, osp.normpath(osp.join(HETERO_DIR, teacher)), [
+            Variant('student', osp.normpath(osp.join(HETERO_DIR, student)),
+                    'student alone'),
+            Variant('kd', leaf('kd'), 'KD', _W.format('loss_kd'),
+                    _grid(0.9)),
+            Variant('dkd', leaf('dkd'), 'DKD', _W.format('loss_dkd'),
+                    _grid(1.0)),
+            Variant('fitnet', leaf('fitnet'), 'FitNet',
+                    _W.format('loss_fitnet'), _grid(100.0)),
+            Variant('wkd-l', leaf('wkd-l'), 'WKD-L', _WD, _grid(100.0)),
+            Variant('wkd-f', leaf('wkd-f'), 'WKD-F', _W.format('loss_wkd_f'),
+                    _grid(0.02)),
+            Variant('wkd-lf', leaf('wkd-lf'), 'WKD-L + WKD-F',
+                    uses=('wkd-l', 'wkd-f')),
+        ], 'accuracy/top1', ('accuracy/', 'calibration/'),
+        cls_split_options,
+        # as the configs' CostMatrixHook: every training crop, test pipeline
+        cost_args=('--num-per-class', '300', '--test-pipeline'),
+        # The ViT teacher is small (about 0.7 M parameters): keep its weights
+        # too, so later sessions distil from the same one.
+        teacher_snapshot=CRD_TEACHER if name == 'hetero_cnn' else osp.join(
+            'tools', 'benchmarks', 'results', 'toy_hetero_vit_study',
+            'teacher.pth'))
+
+
+def fpn_task(detector: str = 'faster-rcnn') -> Task:
+    """The FPN study of a toy detector (``'faster-rcnn'`` or ``'gfl'``):
+    feature terms on the FPN levels only, against FitNet (MSE) on the same
+    maps, with that detector's study teacher and split. On the Faster
+    R-CNN toy the candidates' weights are matched to FitNet's first-step
+    term and their sweeps centred there; the GFL toy sweeps around the
+    same weights its survivors and spatial WD (the pruned candidates are
+    not repeated)."""
     if detector == 'faster-rcnn':
         pair, name = _det, 'det_fpn'
         fitnet, wkd_f = 4.0, 0.0025
