@@ -17,32 +17,37 @@ import convert_timm  # noqa: E402
 
 HETERO = osp.join(ROOT, 'configs', 'toy_digits_hetero')
 STUDENT = osp.join(HETERO, 'vit-w48-d4_24e_toy-digits-cls.py')
-DISTILL = osp.join(HETERO, 'wkd-f_resnet32-to-vit-w48_24e_toy-digits-cls.py')
+TEACHER = osp.join(HETERO, 'vit-w96-d6_72e_toy-digits-cls.py')
+# the ViT is the teacher here (a timm teacher, as OFA releases them)
+DISTILL = osp.join(HETERO, 'wkd-f_vit-w96-to-resnet8_48e_toy-digits-cls.py')
+#: config -> (timm width, depth) of its ViT
+VIT = {STUDENT: (48, 4), TEACHER: (96, 6)}
 
 
-def _timm_vit(tmp_path):
+def _timm_vit(tmp_path, width=48, depth=4):
     torch.manual_seed(0)
     ref = timm.create_model('vit_small_patch16_224', img_size=32,
-                            patch_size=4, embed_dim=48, depth=4,
+                            patch_size=4, embed_dim=width, depth=depth,
                             num_heads=3, num_classes=10).eval()
     path = tmp_path / 'vit_timm.pth'
     torch.save(dict(state_dict=ref.state_dict(), epoch=1), path)
     return ref, path
 
 
-@pytest.mark.parametrize('config,role', [(STUDENT, None),
-                                         (DISTILL, 'student')])
-def test_converted_timm_vit_gives_timm_logits(tmp_path, config, role):
+@pytest.mark.parametrize('config,role,classifier', [
+    (STUDENT, None, STUDENT), (DISTILL, 'teacher', TEACHER)])
+def test_converted_timm_vit_gives_timm_logits(tmp_path, config, role,
+                                              classifier):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from mmkd.models import build_model
-    ref, path = _timm_vit(tmp_path)
+    ref, path = _timm_vit(tmp_path, *VIT[classifier])
     out = tmp_path / 'vit_mmpretrain.pth'
     argv = [config, str(path), str(out)] + (['--role', role] if role else [])
     assert convert_timm.main(argv) == 0
     init_default_scope('mmpretrain')
-    model = build_model(Config.fromfile(STUDENT).model).eval()
+    model = build_model(Config.fromfile(classifier).model).eval()
     model.load_state_dict(torch.load(out)['state_dict'])
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -51,13 +56,13 @@ def test_converted_timm_vit_gives_timm_logits(tmp_path, config, role):
 
 
 def test_a_distillation_config_needs_a_role(tmp_path, capsys):
-    _, path = _timm_vit(tmp_path)
+    _, path = _timm_vit(tmp_path, *VIT[TEACHER])
     assert convert_timm.main([DISTILL, str(path), str(tmp_path / 'o.pth')
                               ]) == 2
     assert '--role student' in capsys.readouterr().err
-    # the teacher of this pair is a CIFAR zoo ResNet, which timm lacks
+    # the student of this pair is a CIFAR zoo ResNet, which timm lacks
     assert convert_timm.main([DISTILL, str(path), str(tmp_path / 'o.pth'),
-                              '--role', 'teacher']) == 2
+                              '--role', 'student']) == 2
     assert 'No timm mapping for an mmpretrain CIFARResNet' in \
         capsys.readouterr().err
     assert not (tmp_path / 'o.pth').exists()

@@ -240,7 +240,8 @@ def hetero_task(name: str) -> Task:
     """A toy across-architecture study on the 32 x 32 toy crops (the WKD
     paper's CNN <-> Transformer table in miniature): ``'hetero_vit'``, a ViT
     teacher (width 96, 6 layers) -> resnet8, or ``'hetero_cnn'``, the toy
-    CRD resnet32 teacher -> a ViT student (width 48, 4 layers). Student
+    CRD resnet32 teacher -> a ViT student with a convolutional stem (width
+    48, 4 layers; a plain ViT does not learn the toy crops). Student
     alone, KD, DKD, FitNet, WKD-L, WKD-F and WKD-L+F; feature terms on the
     8 x 8 maps of both (ViT patch tokens after the final LayerNorm) through
     a linear projector; the cost from the teacher's logits."""
@@ -251,8 +252,8 @@ def hetero_task(name: str) -> Task:
                        'vit-w96-to-resnet8_48e'),
         'hetero_cnn': (osp.join('..', 'toy_digits_crd',
                                 'resnet32_crd-144e-mixup_toy-digits-cls.py'),
-                       'vit-w48-d4_24e_toy-digits-cls.py',
-                       'resnet32-to-vit-w48_24e'),
+                       'cvit-w48-d4_96e_toy-digits-cls.py',
+                       'resnet32-to-cvit-w48_96e'),
     }[name]
 
     def leaf(kind: str) -> str:

@@ -1,9 +1,9 @@
 # WKD-L + WKD-F, each with the value its own sweep chose (the study passes
-# them). Toy pair resnet32 -> ViT-w48 (resnet32's last stage (64 x 8 x 8)
+# them). Toy pair resnet32 -> CViT-w48 (resnet32's last stage (64 x 8 x 8)
 # against the ViT student's patch tokens after its final LayerNorm (48 x 8 x
 # 8)).
 _base_ = [
-    './_base_/resnet32-to-vit-w48_24e_toy-digits-cls.py',
+    './_base_/resnet32-to-cvit-w48_96e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/wkd.py',
 ]
 

@@ -1,9 +1,9 @@
 # WKD-F as across architectures in the WKD paper (grid 1, gamma 2, w_F 2e-2,
 # a linear projector; the sweep on val varies w_F). Toy pair resnet32 ->
-# ViT-w48 (resnet32's last stage (64 x 8 x 8) against the ViT student's patch
+# CViT-w48 (resnet32's last stage (64 x 8 x 8) against the ViT student's patch
 # tokens after its final LayerNorm (48 x 8 x 8)).
 _base_ = [
-    './_base_/resnet32-to-vit-w48_24e_toy-digits-cls.py',
+    './_base_/resnet32-to-cvit-w48_96e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/wkd.py',
 ]
 

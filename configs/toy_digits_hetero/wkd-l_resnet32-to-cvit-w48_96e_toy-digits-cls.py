@@ -1,8 +1,8 @@
 # WKD-L as across architectures in the WKD paper (tau 2, kappa 1, lambda 100
 # from its grid 50-200; the sweep on val varies lambda). Toy pair resnet32 ->
-# ViT-w48.
+# CViT-w48 (ConvStemViT).
 _base_ = [
-    './_base_/resnet32-to-vit-w48_24e_toy-digits-cls.py',
+    './_base_/resnet32-to-cvit-w48_96e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/wkd.py',
 ]
 

@@ -1,7 +1,7 @@
 # DKD (alpha 1, beta 8, tau 4, the weight ramped up over the first 2 epochs:
-# the 20 of 240 scaled). Toy pair resnet32 -> ViT-w48.
+# the 20 of 240 scaled). Toy pair resnet32 -> CViT-w48.
 _base_ = [
-    './_base_/resnet32-to-vit-w48_24e_toy-digits-cls.py',
+    './_base_/resnet32-to-cvit-w48_96e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/dkd.py',
 ]
 

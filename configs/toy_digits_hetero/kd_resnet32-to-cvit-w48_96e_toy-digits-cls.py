@@ -1,7 +1,7 @@
 # KD with mdistiller's settings (tau 4, KD weight 0.9, CE weight 0.1; the
-# sweep on val is centred there). Toy pair resnet32 -> ViT-w48.
+# sweep on val is centred there). Toy pair resnet32 -> CViT-w48.
 _base_ = [
-    './_base_/resnet32-to-vit-w48_24e_toy-digits-cls.py',
+    './_base_/resnet32-to-cvit-w48_96e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/kd.py',
 ]
 

@@ -1,9 +1,10 @@
-# The toy across-architecture pair resnet32 (teacher) -> ViT (width 48, 4
-# layers; student) on the 32 x 32 toy digits crops. The teacher and its cost
+# The toy across-architecture pair resnet32 (teacher) -> CViT (a ViT of
+# width 48, 4 layers, with a convolutional stem; student, its 96-epoch SGD
+# recipe) on the 32 x 32 toy digits crops. The teacher and its cost
 # matrix come from the study (tools/benchmarks/distill_study.py --task
 # hetero_cnn), which passes both paths.
 _base_ = [
-    '../vit-w48-d4_24e_toy-digits-cls.py',
+    '../cvit-w48-d4_96e_toy-digits-cls.py',
     './logit-cost-hook_toy-digits-cls.py',
 ]
 
