@@ -244,3 +244,38 @@ def test_channel_normalisation_standardises_both_maps():
         WKDFeatureLoss(normalize='channel')
     with pytest.raises(ValueError, match='normalize must be one of'):
         WKDFeatureLoss(grid=2, normalize='level')
+
+
+def test_channel_normalisation_gradient_and_autocast():
+    """The FPN default (2x2-position cells, standardised maps): its gradient
+    equals autograd's through the brute-force loop on standardised maps and
+    passes gradcheck; under bfloat16 autocast it computes in float32, the
+    same value as outside, with a finite gradient."""
+    gen = torch.Generator().manual_seed(7)
+    student = torch.randn(2, 3, 8, 8, generator=gen, dtype=torch.float64)
+    teacher = torch.randn(2, 3, 8, 8, generator=gen, dtype=torch.float64)
+    loss = WKDFeatureLoss(cell_size=2, normalize='channel')
+
+    def standard(x):
+        mean = x.mean(dim=(-2, -1), keepdim=True)
+        var = x.var(dim=(-2, -1), keepdim=True, unbiased=False)
+        return (x - mean) / torch.sqrt(var + 1e-5)
+
+    ours = student.clone().requires_grad_()
+    ref = student.clone().requires_grad_()
+    loss(ours, teacher).backward()
+    # cell_size 2 on an 8 x 8 map is the 4 x 4 grid
+    loop_wkd_feature(standard(ref), standard(teacher), 4).backward()
+    torch.testing.assert_close(ours.grad, ref.grad, rtol=1e-9, atol=1e-12)
+    assert torch.autograd.gradcheck(
+        lambda s: loss(s, teacher), (student.clone().requires_grad_(), ))
+
+    s32, t32 = student.float() * 30, teacher.float() * 30
+    outside = loss(s32, t32)
+    s_amp = s32.clone().requires_grad_()
+    with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+        inside = loss(s_amp, t32)
+    assert inside.dtype == torch.float32
+    torch.testing.assert_close(inside, outside)
+    inside.backward()
+    assert torch.isfinite(s_amp.grad).all()

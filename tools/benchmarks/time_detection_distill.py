@@ -43,6 +43,12 @@ def parse_args():
         action='store_true',
         help='every toy digits distillation config, one table')
     parser.add_argument(
+        '--only',
+        nargs='+',
+        metavar='NAME',
+        help="with --all-toy: only these configs, by the name the table "
+        "shows (e.g. fitnet wkd-f-fpn-cell2-norm)")
+    parser.add_argument(
         '--json', action='store_true', help='print one JSON line (for '
         '--all-toy)')
     parser.add_argument('--batch-size', type=int, default=8)
@@ -195,6 +201,26 @@ def main():
           f'{result["distill_peak"] / 2**20:.0f} MiB')
 
 
+def _table_name(config: str) -> str:
+    """The method part of a toy config's name: ``...fpn_NAME_toy-...``."""
+    return osp.basename(config).split('_fpn_')[1].split('_toy')[0]
+
+
+def _without_only(argv):
+    """``argv`` less ``--only`` and its values (each config's process
+    gets the rest)."""
+    out, skipping = [], False
+    for arg in argv:
+        if arg == '--only':
+            skipping = True
+        elif skipping and not arg.startswith('-'):
+            continue
+        else:
+            skipping = False
+            out.append(arg)
+    return out
+
+
 def all_toy(args, argv):
     """Each toy distillation config in its own process; one table."""
     here = osp.dirname(osp.abspath(__file__))
@@ -203,7 +229,15 @@ def all_toy(args, argv):
     configs = sorted(
         glob.glob(osp.join(toy, 'faster-rcnn_*-to-*_toy-digits.py')))
     configs = [c for c in configs if '_distill_' not in c]
-    passthrough = [a for a in argv if a != '--all-toy']
+    if args.only:
+        names = {_table_name(c): c for c in configs}
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            sys.exit(f'--only: no toy config named {unknown}; the names are '
+                     f'{sorted(names)}')
+        configs = [names[n] for n in args.only]
+    passthrough = _without_only(
+        [a for a in argv if a != '--all-toy'])
     print(f'batch {args.batch_size} x {args.size}px, {args.iters} timed '
           f'iterations after {args.warmup} warm-up, each config in its own '
           'process')
@@ -219,7 +253,7 @@ def all_toy(args, argv):
                   f'{proc.stderr.strip().splitlines()[-1]} |')
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        name = r['config'].split('_fpn_')[1].split('_toy')[0]
+        name = _table_name(r['config'])
         print(f'| {name} | {r["rois"]} | {r["student"]:.3f} s | '
               f'{r["teacher"]:.3f} s | {r["distill"]:.3f} s | '
               f'{r["ratio"]:.2f} | {r["student_peak"] / 2**20:.0f} / '
