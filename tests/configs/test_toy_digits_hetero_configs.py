@@ -14,8 +14,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_DIR = osp.join(ROOT, 'configs', 'toy_digits_hetero')
 #: pair -> (teacher, student) backbone types and their 8 x 8 map widths
 PAIRS = {
-    'vit-w96-to-resnet8': (('VisionTransformer', 96), ('CIFARResNet', 64)),
     # ConvStemViT builds a VisionTransformer (its stem as patch_embed)
+    'cvit-w96-to-resnet8': (('VisionTransformer', 96), ('CIFARResNet', 64)),
     'resnet32-to-cvit-w48': (('CIFARResNet', 64), ('VisionTransformer', 48)),
 }
 

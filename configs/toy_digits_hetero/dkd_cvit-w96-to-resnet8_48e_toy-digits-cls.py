@@ -1,7 +1,7 @@
 # DKD (alpha 1, beta 8, tau 4, the weight ramped up over the first 4 epochs:
-# the 20 of 240 scaled). Toy pair ViT-w96 -> resnet8.
+# the 20 of 240 scaled). Toy pair CViT-w96 -> resnet8.
 _base_ = [
-    './_base_/vit-w96-to-resnet8_48e_toy-digits-cls.py',
+    './_base_/cvit-w96-to-resnet8_48e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/dkd.py',
 ]
 

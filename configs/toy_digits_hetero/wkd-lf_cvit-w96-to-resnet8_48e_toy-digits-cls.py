@@ -1,9 +1,9 @@
 # WKD-L + WKD-F, each with the value its own sweep chose (the study passes
-# them). Toy pair ViT-w96 -> resnet8 (the ViT teacher's patch tokens after
+# them). Toy pair CViT-w96 -> resnet8 (the ViT teacher's patch tokens after
 # its final LayerNorm (96 x 8 x 8) against resnet8's last stage (64 x 8 x
 # 8)).
 _base_ = [
-    './_base_/vit-w96-to-resnet8_48e_toy-digits-cls.py',
+    './_base_/cvit-w96-to-resnet8_48e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/wkd.py',
 ]
 

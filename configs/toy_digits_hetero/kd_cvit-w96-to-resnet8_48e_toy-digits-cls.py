@@ -1,7 +1,7 @@
 # KD with mdistiller's settings (tau 4, KD weight 0.9, CE weight 0.1; the
-# sweep on val is centred there). Toy pair ViT-w96 -> resnet8.
+# sweep on val is centred there). Toy pair CViT-w96 -> resnet8.
 _base_ = [
-    './_base_/vit-w96-to-resnet8_48e_toy-digits-cls.py',
+    './_base_/cvit-w96-to-resnet8_48e_toy-digits-cls.py',
     '../cifar100_hetero/_base_/methods/kd.py',
 ]
 
