@@ -5,6 +5,7 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
@@ -141,13 +142,59 @@ class _CellMomentsDiag(torch.autograd.Function):
         return grad.view(ctx.shape), None
 
 
+#: Above this many cells per map the moments are gathered cell by cell:
+#: the membership GEMM costs O(H W G_h G_w) per map, quadratic in the map's
+#: size for cells of a fixed size (a 160 x 160 FPN level in 2 x 2-position
+#: cells: a 25600 x 6400 membership matrix), the gather O(H W).
+GEMM_MAX_CELLS = 16
+
+
+def _cell_moments_gathered(feat: Tensor,
+                           grid: Grid) -> Tuple[Tensor, Tensor]:
+    """Per-cell channel means and unbiased variances (B, C, G_h*G_w) of
+    maps cut into many small cells: a view when equal cells tile the map,
+    else each cell's positions gathered (a position is read once per cell
+    holding it, a few times at most); two-pass moments, differentiated by
+    autograd."""
+    num, channels, height, width = feat.shape
+    cells_total = grid[0] * grid[1]
+    if height % grid[0] == 0 and width % grid[1] == 0:
+        # equal cells that tile the map: pooling, no gather (torch's
+        # var_mean over the cell axes of a 6-d view is ~20x slower)
+        size = (height // grid[0], width // grid[1])
+        mean = F.avg_pool2d(feat, size)
+        dev = (feat.reshape(num, channels, grid[0], size[0], grid[1],
+                            size[1]) - mean[:, :, :, None, :, None])
+        n = size[0] * size[1]
+        var = F.avg_pool2d(dev.square().reshape(feat.shape),
+                           size) * (n / (n - 1))
+        return (mean.reshape(num, channels, cells_total),
+                var.reshape(num, channels, cells_total))
+    index_h, valid_h = _axis_index(height, grid[0], feat.device)
+    index_w, valid_w = _axis_index(width, grid[1], feat.device)
+    # (B, C, G_h, k_h, W) -> (B, C, G_h, k_h, G_w, k_w)
+    cells = feat[:, :, index_h][..., index_w]
+    valid = (valid_h[:, :, None, None]
+             & valid_w[None, None]).to(feat.dtype)  # (G_h, k_h, G_w, k_w)
+    count = valid.sum(dim=(1, 3))  # (G_h, G_w)
+    mean = (cells * valid).sum(dim=(3, 5)) / count
+    dev = (cells - mean[:, :, :, None, :, None]) * valid
+    var = dev.square().sum(dim=(3, 5)) / (count - 1)
+    return (mean.reshape(num, channels, cells_total),
+            var.reshape(num, channels, cells_total))
+
+
 def _cell_moments_diag(feat: Tensor, grid: Grid,
                        eps: float) -> Tuple[Tensor, Tensor]:
     """Per-cell channel means and unbiased variances + eps, (B, G*G, C)
-    (transposed views of :class:`_CellMomentsDiag`'s (B, C, G*G))."""
+    (transposed views of (B, C, G*G): :class:`_CellMomentsDiag`'s for a few
+    cells, gathered for many)."""
     height, width = feat.shape[-2:]
-    member = _cell_membership_2d(height, width, grid, feat)
-    mean, var = _CellMomentsDiag.apply(feat, member)
+    if grid[0] * grid[1] > GEMM_MAX_CELLS:
+        mean, var = _cell_moments_gathered(feat, grid)
+    else:
+        member = _cell_membership_2d(height, width, grid, feat)
+        mean, var = _CellMomentsDiag.apply(feat, member)
     return mean.transpose(1, 2), (var + eps).transpose(1, 2)
 
 
@@ -211,9 +258,10 @@ def _check_feature_inputs(student_feat: Tensor, teacher_feat: Tensor,
 def _standardised(feat: Tensor, eps: float) -> Tensor:
     """Each (image, channel) map with zero mean and unit variance over its
     positions (PKD's normalisation), so no level or channel dominates."""
-    mean = feat.mean(dim=(-2, -1), keepdim=True)
-    var = feat.var(dim=(-2, -1), keepdim=True, unbiased=False)
-    return (feat - mean) / torch.sqrt(var + eps)
+    centred = feat - feat.mean(dim=(-2, -1), keepdim=True)
+    # the biased variance of the centred map (cheaper than Tensor.var)
+    var = centred.square().mean(dim=(-2, -1), keepdim=True)
+    return centred * torch.rsqrt(var + eps)
 
 
 def _wkd_feature_loss_per_image(student_feat: Tensor,

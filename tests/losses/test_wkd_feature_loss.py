@@ -279,3 +279,35 @@ def test_channel_normalisation_gradient_and_autocast():
     torch.testing.assert_close(inside, outside)
     inside.backward()
     assert torch.isfinite(s_amp.grad).all()
+
+
+@pytest.mark.parametrize('height,width,grid', [(11, 11, 5), (15, 11, (7, 5)),
+                                               (12, 10, (6, 5))])
+def test_many_cells_gathered_match_the_membership_gemm(height, width, grid):
+    """Above GEMM_MAX_CELLS cells the moments are gathered cell by cell
+    (overlapping adaptive-pooling cells included): same means, variances
+    and input gradients as the membership GEMM, and as the loop."""
+    import importlib
+    module = importlib.import_module('mmkd.losses.wkd_feature_loss')
+    grid = grid if isinstance(grid, tuple) else (grid, grid)
+    assert grid[0] * grid[1] > module.GEMM_MAX_CELLS
+    gen = torch.Generator().manual_seed(height * width)
+    feat = torch.randn(2, 3, height, width, generator=gen,
+                       dtype=torch.float64) * 3 + 2
+    weights = torch.randn(2, 3, grid[0] * grid[1], generator=gen,
+                          dtype=torch.float64)
+    gathered = feat.clone().requires_grad_()
+    gemm = feat.clone().requires_grad_()
+    mean_g, var_g = module._cell_moments_gathered(gathered, grid)
+    member = module._cell_membership_2d(height, width, grid, feat)
+    mean_m, var_m = module._CellMomentsDiag.apply(gemm, member)
+    torch.testing.assert_close(mean_g, mean_m)
+    torch.testing.assert_close(var_g, var_m)
+    (weights * (mean_g + var_g.sqrt())).sum().backward()
+    (weights * (mean_m + var_m.sqrt())).sum().backward()
+    torch.testing.assert_close(gathered.grad, gemm.grad)
+    if grid[0] == grid[1]:
+        teacher = torch.randn_like(feat)
+        torch.testing.assert_close(
+            wkd_feature_loss(feat, teacher, grid=grid[0]),
+            loop_wkd_feature(feat, teacher, grid[0]))
