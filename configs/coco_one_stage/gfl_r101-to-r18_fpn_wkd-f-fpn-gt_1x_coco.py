@@ -1,7 +1,7 @@
 # WKD-F on the FPN outputs restricted to object regions (region='gt': both
 # sides zeroed outside the cells that overlap a ground-truth box), the WKD
 # authors' advice for dense detectors ("distil features where the objects
-# are"); otherwise as wkd-f-fpn (grid 2, w_F 0.005, not tuned).
-_base_ = './gfl_r101-to-r18_fpn_wkd-f-fpn_1x_coco.py'
+# are"); otherwise as wkd-f-fpn-grid2 (grid 2, w_F 0.005, not tuned).
+_base_ = './gfl_r101-to-r18_fpn_wkd-f-fpn-grid2_1x_coco.py'
 
 model = dict(distill_inputs=dict(loss_wkd_f=dict(region='gt')))

@@ -129,6 +129,24 @@ def test_every_variant_exists():
     } <= toy
 
 
+@pytest.mark.parametrize('detector,pair', [('gfl', 'r101-to-r18'),
+                                           ('retinanet', 'r101-to-r50')])
+def test_fpn_wkd_f_default_and_grid2_option(detector, pair):
+    """WKD-F on FPN maps: standardised 2x2-position cells by default (the
+    form the toy FPN studies chose), the one-2x2-grid form kept as
+    -grid2, which the object-region variant builds on."""
+    def term(variant):
+        cfg = Config.fromfile(
+            osp.join(COCO_DIR, f'{detector}_{pair}_fpn_{variant}_1x_coco.py'))
+        loss = cfg.model.distill_losses.loss_wkd_f
+        return (loss.get('grid', 1), loss.get('cell_size'),
+                loss.get('normalize', 'none'), loss.loss_weight)
+
+    assert term('wkd-f-fpn')[:3] == (1, 2, 'channel')
+    assert term('wkd-f-fpn-grid2') == (2, None, 'none', 0.005)
+    assert term('wkd-f-fpn-gt') == term('wkd-f-fpn-grid2')
+
+
 def _zoo_weights(teacher: str) -> str:
     """The Weights URL of an ``mmdet::`` config in mmdet's metafile."""
     import yaml

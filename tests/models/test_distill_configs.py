@@ -35,6 +35,22 @@ def test_all_paper_variants_exist_for_both_pairs():
             'dkd', 'fitnet'} <= toy
 
 
+@pytest.mark.parametrize('pair', ['r101-to-r18', 'r50-to-mobilenetv2'])
+def test_fpn_wkd_f_default_and_grid2_option(pair):
+    """WKD-F on FPN maps: standardised 2x2-position cells by default (the
+    form the toy FPN studies chose), the one-2x2-grid form as -grid2."""
+    def term(variant):
+        cfg = Config.fromfile(osp.join(
+            ROOT, 'configs', 'coco',
+            f'faster-rcnn_{pair}_fpn_{variant}_ms-1x_coco.py'))
+        loss = cfg.model.distill_losses.loss_wkd_f
+        return (loss.get('grid', 1), loss.get('cell_size'),
+                loss.get('normalize', 'none'), loss.loss_weight)
+
+    assert term('wkd-f-fpn')[:3] == (1, 2, 'channel')
+    assert term('wkd-f-fpn-grid2') == (2, None, 'none', 0.005)
+
+
 def build(path):
     """The distiller of a config, teacher built once per teacher config."""
     cfg = Config.fromfile(path)
