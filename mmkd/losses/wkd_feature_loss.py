@@ -152,8 +152,8 @@ GEMM_MAX_CELLS = 16
 def _cell_moments_gathered(feat: Tensor,
                            grid: Grid) -> Tuple[Tensor, Tensor]:
     """Per-cell channel means and unbiased variances (B, C, G_h*G_w) of
-    maps cut into many small cells: a view when equal cells tile the map,
-    else each cell's positions gathered (a position is read once per cell
+    maps cut into many small cells: average pooling when equal cells tile
+    the map, else each cell's positions gathered (a position is read once per cell
     holding it, a few times at most); two-pass moments, differentiated by
     autograd."""
     num, channels, height, width = feat.shape

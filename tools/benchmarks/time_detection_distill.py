@@ -206,21 +206,6 @@ def _table_name(config: str) -> str:
     return osp.basename(config).split('_fpn_')[1].split('_toy')[0]
 
 
-def _without_only(argv):
-    """``argv`` less ``--only`` and its values (each config's process
-    gets the rest)."""
-    out, skipping = [], False
-    for arg in argv:
-        if arg == '--only':
-            skipping = True
-        elif skipping and not arg.startswith('-'):
-            continue
-        else:
-            skipping = False
-            out.append(arg)
-    return out
-
-
 def all_toy(args, argv):
     """Each toy distillation config in its own process; one table."""
     here = osp.dirname(osp.abspath(__file__))
@@ -236,8 +221,8 @@ def all_toy(args, argv):
             sys.exit(f'--only: no toy config named {unknown}; the names are '
                      f'{sorted(names)}')
         configs = [names[n] for n in args.only]
-    passthrough = _without_only(
-        [a for a in argv if a != '--all-toy'])
+    # each config's process takes --only too and ignores it
+    passthrough = [a for a in argv if a != '--all-toy']
     print(f'batch {args.batch_size} x {args.size}px, {args.iters} timed '
           f'iterations after {args.warmup} warm-up, each config in its own '
           'process')

@@ -239,8 +239,8 @@ HETERO_DIR = osp.join('configs', 'toy_digits_hetero')
 def hetero_task(name: str) -> Task:
     """A toy across-architecture study on the 32 x 32 toy crops (the WKD
     paper's CNN <-> Transformer table in miniature): ``'hetero_vit'``, a ViT
-    teacher with a convolutional stem (width 96, 6 layers) -> resnet8, or ``'hetero_cnn'``, the toy
-    CRD resnet32 teacher -> a ViT student with a convolutional stem (width
+    teacher with a convolutional stem (width 96, 6 layers) -> resnet8, or
+    ``'hetero_cnn'``, the toy CRD resnet32 teacher -> a ViT student with a convolutional stem (width
     48, 4 layers; a plain ViT does not learn the toy crops). Student
     alone, KD, DKD, FitNet, WKD-L, WKD-F and WKD-L+F; feature terms on the
     8 x 8 maps of both (ViT patch tokens after the final LayerNorm) through
