@@ -246,7 +246,7 @@ def hetero_task(name: str) -> Task:
     8 x 8 maps of both (ViT patch tokens after the final LayerNorm) through
     a linear projector; the cost from the teacher's logits."""
     teacher, student, pair = {
-        'hetero_vit': ('cvit-w96-d6_144e_toy-digits-cls.py',
+        'hetero_vit': ('cvit-w96-d6_144e-mixup_toy-digits-cls.py',
                        osp.join('..', 'toy_digits_crd',
                                 'resnet8_crd-48e_toy-digits-cls.py'),
                        'cvit-w96-to-resnet8_48e'),
