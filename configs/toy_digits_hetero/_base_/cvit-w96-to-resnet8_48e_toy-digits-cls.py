@@ -26,5 +26,5 @@ model = dict(
     _base_.distiller,
     _delete_=True,
     student=_base_.model,
-    teacher='{{fileDirname}}/../cvit-w96-d6_144e-mixup_toy-digits-cls.py',
+    teacher='{{fileDirname}}/../cvit-w96-d6_144e_toy-digits-cls.py',
     teacher_ckpt=teacher_ckpt)

@@ -239,14 +239,16 @@ HETERO_DIR = osp.join('configs', 'toy_digits_hetero')
 def hetero_task(name: str) -> Task:
     """A toy across-architecture study on the 32 x 32 toy crops (the WKD
     paper's CNN <-> Transformer table in miniature): ``'hetero_vit'``, a ViT
-    teacher with a convolutional stem (width 96, 6 layers) -> resnet8, or
-    ``'hetero_cnn'``, the toy CRD resnet32 teacher -> a ViT student with a convolutional stem (width
-    48, 4 layers; a plain ViT does not learn the toy crops). Student
+    teacher with a convolutional stem (width 96, 6 layers; its weights are
+    kept, trained by KD from the toy CRD resnet32 as DeiT trains ViTs:
+    ``kd_resnet32-to-cvit-w96_144e``) -> resnet8, or ``'hetero_cnn'``,
+    the toy CRD resnet32 teacher -> a ViT student with a convolutional stem
+    (width 48, 4 layers; a plain ViT does not learn the toy crops). Student
     alone, KD, DKD, FitNet, WKD-L, WKD-F and WKD-L+F; feature terms on the
     8 x 8 maps of both (ViT patch tokens after the final LayerNorm) through
     a linear projector; the cost from the teacher's logits."""
     teacher, student, pair = {
-        'hetero_vit': ('cvit-w96-d6_144e-mixup_toy-digits-cls.py',
+        'hetero_vit': ('cvit-w96-d6_144e_toy-digits-cls.py',
                        osp.join('..', 'toy_digits_crd',
                                 'resnet8_crd-48e_toy-digits-cls.py'),
                        'cvit-w96-to-resnet8_48e'),
