@@ -17,8 +17,6 @@ PAIRS = {
     # ConvStemViT builds a VisionTransformer (its stem as patch_embed)
     'cvit-w96-to-resnet8': (('VisionTransformer', 96), ('CIFARResNet', 64)),
     'resnet32-to-cvit-w48': (('CIFARResNet', 64), ('VisionTransformer', 48)),
-    # how the cvit-w96 teacher is trained (KD from resnet32, as DeiT)
-    'resnet32-to-cvit-w96': (('CIFARResNet', 64), ('VisionTransformer', 96)),
 }
 
 

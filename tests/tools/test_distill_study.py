@@ -494,93 +494,65 @@ def test_prepare_teacher_restores_evaluates_final_only(tmp_path, monkeypatch):
         err.getvalue()
 
 
-def test_prepare_teacher_by_recipe(tmp_path, monkeypatch):
-    """A teacher trained by distillation (hetero_vit's CViT, by KD from
-    resnet32): the recipe trains with its options, the student it writes
-    becomes the teacher's final checkpoint, only that one is evaluated,
-    and the snapshot and teacher.json name the recipe; the next call
-    trains nothing."""
+def test_teacher_data_is_made_before_the_teacher_trains_only(
+        tmp_path, monkeypatch):
+    """hetero_vit's teacher trains on its own, larger set: it is generated
+    (after the students' set) when the teacher trains, and not when a kept
+    teacher is restored; its val and test are the students' (the same
+    seeded generator)."""
     import argparse
 
     import torch
     from kd_study import runner, teacher
-    from mmkd.utils import load_weights_only
     task = study.TASKS['hetero_vit']
-    recipe, options = task.teacher_recipe
-    assert osp.isfile(osp.join(study.ROOT, recipe))
-    config = task.teacher_config
-    step, final = study.teacher_checkpoints(config)[-1]
+    assert task.teacher_data[:2] == ('--out-dir',
+                                     osp.join('data', 'toy_digits_large'))
+    from kd_study.plan import load_config
+    cfg = load_config(task.teacher_config)
+    assert cfg.train_dataloader.dataset.data_root == \
+        'data/toy_digits_large/cls'
+    assert cfg.val_dataloader.dataset.data_root == 'data/toy_digits/cls'
+    step, final = study.teacher_checkpoints(task.teacher_config)[-1]
     snap = tmp_path / 'kept' / 'teacher.pth'
     monkeypatch.setattr(task, 'teacher_snapshot', str(snap))
-    trained, evaluated = [], []
+    commands = []
 
     def fake_run_cmd(cmd, log, threads):
+        commands.append(cmd[1:] if cmd[1] == 'tools/make_toy_data.py' else
+                        cmd[1:2])
         if cmd[1] == 'tools/train.py':
             work_dir = cmd[cmd.index('--work-dir') + 1]
-            trained.append((cmd[2], cmd[cmd.index('--cfg-options') + 1:]))
             os.makedirs(work_dir, exist_ok=True)
-            distiller = osp.join(work_dir, f'epoch_{step}.pth')
-            torch.save(dict(state_dict={'student.w': torch.ones(1)}),
-                       distiller)
-            torch.save(dict(state_dict={'w': torch.full((2, ), 3.0)},
-                            meta=dict(epoch=step)),
-                       osp.join(work_dir, 'student_final.pth'))
+            ckpt = osp.join(work_dir, final)
+            torch.save(dict(state_dict={'w': torch.ones(1)},
+                            meta=dict(epoch=step)), ckpt)
             with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
-                f.write(distiller)
-            return 7.0
+                f.write(ckpt)
         if cmd[1] == 'tools/build_cost_matrix.py':
             os.makedirs(osp.dirname(cmd[3]), exist_ok=True)
             torch.save(dict(cost_matrix=torch.ones(2, 2) - torch.eye(2)),
                        cmd[3])
         return 1.0
 
-    def fake_evaluate(task_, config_, ckpt, work_dir, split, opts, threads):
-        assert config_ == config
-        evaluated.append((osp.basename(ckpt), split))
-        return {'accuracy/top1': 80.0}
-
-    monkeypatch.setattr(teacher, 'evaluate', fake_evaluate)
+    monkeypatch.setattr(teacher, 'evaluate',
+                        lambda *a: {'accuracy/top1': 80.0})
     monkeypatch.setattr(teacher, 'run_cmd', fake_run_cmd)
     monkeypatch.setattr(runner, 'run_cmd', fake_run_cmd)
     args = argparse.Namespace(work_dir=str(tmp_path / 'study'),
                               results=str(tmp_path / 'results'), jobs=1,
                               threads=1)
-    ckpt, _ = teacher.prepare_teacher(args, task)
-    assert [t[0] for t in trained] == [recipe]
-    assert trained[0][1][:len(options)] == list(options)
-    assert ckpt == osp.join(args.work_dir, 'teacher', final)
-    assert torch.equal(load_weights_only(ckpt)['state_dict']['w'],
-                       torch.full((2, ), 3.0))
-    assert evaluated == [(final, 'val')] * 2 + [(final, 'test')]
-    record = study.read_result(args.results, 'teacher')
-    assert record['trained_by'] == recipe and record['train_seconds'] == 7
-    meta = load_weights_only(str(snap))['meta']
-    assert (meta['config'], meta['trained_by']) == (config, recipe)
     teacher.prepare_teacher(args, task)
-    assert len(trained) == 1
-    # a fresh machine restores the snapshot and still knows the recipe
-    fresh = tmp_path / 'fresh' / 'teacher'
-    teacher.restore_snapshot(str(snap), config, str(fresh))
-    assert runner.finished_run(str(fresh))['trained_by'] == recipe
-
-
-def test_teacher_recipe_without_student_checkpoint_is_an_error(
-        tmp_path, monkeypatch):
-    from kd_study import runner, teacher
-    task = study.TASKS['hetero_vit']
-
-    def fake_run_cmd(cmd, log, threads):
-        work_dir = cmd[cmd.index('--work-dir') + 1]
-        os.makedirs(work_dir, exist_ok=True)
-        with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
-            f.write(osp.join(work_dir, 'epoch_144.pth'))
-        return 1.0
-
-    monkeypatch.setattr(runner, 'run_cmd', fake_run_cmd)
-    with pytest.raises(RuntimeError, match='StudentCheckpointHook'):
-        teacher.train_by_recipe(task, str(tmp_path / 'recipe'),
-                                str(tmp_path / 'teacher'), 1)
-    assert not (tmp_path / 'teacher').exists()
+    toy = ['tools/make_toy_data.py', '--out-dir',
+           osp.join('data', 'toy_digits')]
+    assert commands == [toy, ['tools/make_toy_data.py', *task.teacher_data],
+                        ['tools/train.py'], ['tools/build_cost_matrix.py']]
+    assert snap.exists()
+    # a fresh machine restores the kept teacher and makes no teacher set
+    commands.clear()
+    args.work_dir, args.results = (str(tmp_path / 'fresh'),
+                                   str(tmp_path / 'fresh_results'))
+    teacher.prepare_teacher(args, task)
+    assert commands == [toy, ['tools/build_cost_matrix.py']]
 
 
 @pytest.mark.parametrize('name', sorted(report.SPECS))

@@ -72,13 +72,10 @@ class Task:
             teacher is trained, restored on a fresh machine; for small
             teachers of studies that span sessions. Defaults to None (not
             kept).
-        teacher_recipe (tuple[str, Sequence[str]], optional): A distiller
-            config whose student is the teacher, and its ``--cfg-options``
-            (from the repository root): the teacher is trained by
-            distillation (a ViT from a CNN, as DeiT), and the student that
-            run writes (``mmkd.StudentCheckpointHook``) becomes the
-            teacher's final checkpoint. Defaults to None (the teacher
-            config trained alone).
+        teacher_data (Sequence[str]): ``tools/make_toy_data.py`` arguments
+            of a set only the teacher trains on (more training crops, as
+            OFA's teachers are pretrained on more data than their students
+            see), made before the teacher trains. Defaults to () (none).
     """
 
     def __init__(self,
@@ -90,8 +87,7 @@ class Task:
                  split_options: Callable[[str], List[str]],
                  cost_args: Sequence[str] = ('--num-per-class', '100'),
                  teacher_snapshot: Optional[str] = None,
-                 teacher_recipe: Optional[Tuple[str, Sequence[str]]] = None
-                 ) -> None:
+                 teacher_data: Sequence[str] = ()) -> None:
         self.name = name
         self.teacher_config = teacher_config
         self.variants: Dict[str, Variant] = {v.name: v for v in variants}
@@ -100,7 +96,7 @@ class Task:
         self.split_options = split_options
         self.cost_args = tuple(cost_args)
         self.teacher_snapshot = teacher_snapshot
-        self.teacher_recipe = teacher_recipe
+        self.teacher_data = tuple(teacher_data)
 
     @property
     def student_config(self) -> str:
@@ -249,16 +245,16 @@ HETERO_DIR = osp.join('configs', 'toy_digits_hetero')
 def hetero_task(name: str) -> Task:
     """A toy across-architecture study on the 32 x 32 toy crops (the WKD
     paper's CNN <-> Transformer table in miniature): ``'hetero_vit'``, a ViT
-    teacher with a convolutional stem (width 96, 6 layers; its weights are
-    kept, trained by KD from the toy CRD resnet32 as DeiT trains ViTs:
-    ``kd_resnet32-to-cvit-w96_144e``) -> resnet8, or ``'hetero_cnn'``,
+    teacher with a convolutional stem (width 96, 6 layers; trained on ten
+    times the students' training crops, its weights kept) -> resnet8, or
+    ``'hetero_cnn'``,
     the toy CRD resnet32 teacher -> a ViT student with a convolutional stem
     (width 48, 4 layers; a plain ViT does not learn the toy crops). Student
     alone, KD, DKD, FitNet, WKD-L, WKD-F and WKD-L+F; feature terms on the
     8 x 8 maps of both (ViT patch tokens after the final LayerNorm) through
     a linear projector; the cost from the teacher's logits."""
     teacher, student, pair = {
-        'hetero_vit': ('cvit-w96-d6_144e_toy-digits-cls.py',
+        'hetero_vit': ('cvit-w96-d6_36e_toy-digits-30k-cls.py',
                        osp.join('..', 'toy_digits_crd',
                                 'resnet8_crd-48e_toy-digits-cls.py'),
                        'cvit-w96-to-resnet8_48e'),
@@ -295,11 +291,10 @@ def hetero_task(name: str) -> Task:
         teacher_snapshot=CRD_TEACHER if name == 'hetero_cnn' else osp.join(
             'tools', 'benchmarks', 'results', 'toy_hetero_vit_study',
             'teacher.pth'),
-        # Alone the CViT teacher stays below resnet8 (README): KD from the
-        # CRD resnet32 trains it.
-        teacher_recipe=None if name == 'hetero_cnn' else (osp.join(
-            HETERO_DIR, 'kd_resnet32-to-cvit-w96_144e_toy-digits-cls.py'),
-            (f'model.teacher_ckpt={CRD_TEACHER}', )))
+        # the CViT teacher's 30000 crops (its config says why)
+        teacher_data=() if name == 'hetero_cnn' else (
+            '--out-dir', osp.join('data', 'toy_digits_large'), '--cls-only',
+            '--num-cls-train', '30000'))
 
 
 def fpn_task(detector: str = 'faster-rcnn') -> Task:

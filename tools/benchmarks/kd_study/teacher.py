@@ -14,7 +14,7 @@ import os.path as osp
 import shutil
 import sys
 import time
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from .plan import load_config, read_result, repo_path, write_json
 from .runner import (evaluate, finished_run, git_commit, run_cmd, train,
@@ -61,17 +61,16 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
     ], osp.join(args.work_dir, 'data_stdout.log'), threads)
     if snapshot and osp.exists(snapshot):
         restore_snapshot(snapshot, config, work_dir)
-    elif task.teacher_recipe:
-        train_by_recipe(task, osp.join(args.work_dir, 'teacher_recipe'),
-                        work_dir, threads)
+    if task.teacher_data and finished_run(work_dir) is None:
+        print('[data] the teacher\'s own set (generated once) ...',
+              flush=True)
+        run_cmd([sys.executable, 'tools/make_toy_data.py',
+                 *task.teacher_data],
+                osp.join(args.work_dir, 'teacher_data_stdout.log'), threads)
     print(f'[teacher] training {config} (cached when done) ...', flush=True)
     ckpt, seconds = train(config, work_dir, [], threads)
-    with open(osp.join(work_dir, 'train_done.json')) as f:
-        done = json.load(f)
-    restored_from, trained_by = done.get('restored_from'), done.get(
-        'trained_by')
     if snapshot and not osp.exists(snapshot):
-        save_snapshot(ckpt, snapshot, seconds, config, trained_by)
+        save_snapshot(ckpt, snapshot, seconds, config)
     if not osp.exists(cost_file) or \
             osp.getmtime(cost_file) < osp.getmtime(ckpt):
         print('[teacher] building the cost matrix ...', flush=True)
@@ -88,12 +87,14 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
     if recorded is not None:
         check_cost_matrix(matrix, recorded, cost_file)
         return ckpt, cost_file
+    with open(osp.join(work_dir, 'train_done.json')) as f:
+        restored_from = json.load(f).get('restored_from')
     print('[teacher] evaluating its checkpoints on val ...', flush=True)
     val_curve = []
     for step, name in teacher_checkpoints(config):
         path = osp.join(work_dir, name)
-        if (restored_from or trained_by) and path != ckpt:
-            continue  # restored or distilled: the final weights only
+        if restored_from and path != ckpt:
+            continue  # restored: the final weights only
         m = evaluate(task, config, path, osp.join(work_dir, f'at_{step}'),
                      'val', [], threads)
         val_curve.append(dict(step=step, **m))
@@ -109,7 +110,7 @@ def prepare_teacher(args: argparse.Namespace, task: Task) -> Tuple[str, str]:
         train_seconds=round(seconds), threads=threads,
         cost_matrix=matrix.tolist(),
         cost_matrix_classes=list((record or {}).get('class_names') or []),
-        restored_from=restored_from, trained_by=trained_by,
+        restored_from=restored_from,
         commit=git_commit(), finished=time.strftime('%Y-%m-%d %H:%M')))
     return ckpt, cost_file
 
@@ -130,42 +131,11 @@ def check_cost_matrix(matrix, recorded: dict, cost_file: str) -> None:
               file=sys.stderr, flush=True)
 
 
-def train_by_recipe(task: Task, recipe_dir: str, work_dir: str,
-                    threads: int) -> None:
-    """Train the task's ``teacher_recipe`` (a distiller whose student is
-    the teacher) in ``recipe_dir`` and put the student it writes where
-    :func:`train` finds the teacher's finished run, unless ``work_dir``
-    has one.
-
-    Raises:
-        RuntimeError: If the recipe run writes no ``student_final.pth``.
-    """
-    if finished_run(work_dir) is not None:
-        return
-    recipe, options = task.teacher_recipe
-    print(f'[teacher] training it by distillation, {recipe} (cached when '
-          'done) ...', flush=True)
-    _, seconds = train(recipe, recipe_dir, list(options), threads)
-    student = osp.join(recipe_dir, 'student_final.pth')
-    if not osp.exists(student):
-        raise RuntimeError(
-            f'{recipe} wrote no {student}: add '
-            "dict(type='mmkd.StudentCheckpointHook') to its custom_hooks")
-    os.makedirs(work_dir, exist_ok=True)
-    ckpt = osp.join(work_dir, teacher_checkpoints(task.teacher_config)[-1][1])
-    shutil.copyfile(student, ckpt)
-    write_json(osp.join(work_dir, 'train_done.json'),
-               dict(checkpoint=ckpt, train_seconds=seconds,
-                    trained_by=recipe))
-
-
 def save_snapshot(ckpt: str, snapshot: str, train_seconds: float,
-                  config: str, trained_by: Optional[str] = None) -> None:
+                  config: str) -> None:
     """Keep the weights of ``ckpt`` (no optimizer or message hub) in
     ``snapshot``: tensors and plain metadata, which
-    ``torch.load(weights_only=True)`` reads; written whole or not at all.
-    ``trained_by`` names the distiller config that trained it, if one
-    did."""
+    ``torch.load(weights_only=True)`` reads; written whole or not at all."""
     import torch
     from mmkd.utils import load_checkpoint_file
     state = load_checkpoint_file(ckpt)
@@ -175,8 +145,6 @@ def save_snapshot(ckpt: str, snapshot: str, train_seconds: float,
         if k in ('epoch', 'iter', 'seed', 'mmengine_version')
     }
     meta.update(train_seconds=round(train_seconds), config=config)
-    if trained_by:
-        meta.update(trained_by=trained_by)
     os.makedirs(osp.dirname(snapshot), exist_ok=True)
     tmp = snapshot + '.tmp'
     torch.save(dict(state_dict=state['state_dict'], meta=meta), tmp)
@@ -214,6 +182,5 @@ def restore_snapshot(snapshot: str, config: str, work_dir: str) -> None:
         os.remove(osp.join(work_dir, 'last_checkpoint'))
     write_json(done, dict(checkpoint=ckpt,
                           train_seconds=meta.get('train_seconds', 0),
-                          restored_from=repo_path(snapshot),
-                          trained_by=meta.get('trained_by')))
+                          restored_from=repo_path(snapshot)))
     print(f'[teacher] restored {repo_path(snapshot)} -> {ckpt}', flush=True)
