@@ -504,10 +504,10 @@ def test_teacher_data_is_made_before_the_teacher_trains_only(
 
     import torch
     from kd_study import runner, teacher
+    from kd_study.plan import load_config
     task = study.TASKS['hetero_vit']
     assert task.teacher_data[:2] == ('--out-dir',
                                      osp.join('data', 'toy_digits_large'))
-    from kd_study.plan import load_config
     cfg = load_config(task.teacher_config)
     assert cfg.train_dataloader.dataset.data_root == \
         'data/toy_digits_large/cls'

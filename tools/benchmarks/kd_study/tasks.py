@@ -247,9 +247,9 @@ def hetero_task(name: str) -> Task:
     paper's CNN <-> Transformer table in miniature): ``'hetero_vit'``, a ViT
     teacher with a convolutional stem (width 96, 6 layers; trained on ten
     times the students' training crops, its weights kept) -> resnet8, or
-    ``'hetero_cnn'``,
-    the toy CRD resnet32 teacher -> a ViT student with a convolutional stem
-    (width 48, 4 layers; a plain ViT does not learn the toy crops). Student
+    ``'hetero_cnn'``, the toy CRD resnet32 teacher -> a ViT student with a
+    convolutional stem (width 48, 4 layers; a plain ViT does not learn the
+    toy crops). Student
     alone, KD, DKD, FitNet, WKD-L, WKD-F and WKD-L+F; feature terms on the
     8 x 8 maps of both (ViT patch tokens after the final LayerNorm) through
     a linear projector; the cost from the teacher's logits."""
