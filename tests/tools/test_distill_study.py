@@ -568,3 +568,13 @@ def test_report_readme_has_the_task_markers(name):
     # every comparison names variants of the task
     for a, b in report.SPECS[name].comparisons:
         assert a in task.variants and b in task.variants
+
+
+def test_report_leaves_out_json_files_that_are_not_runs(tmp_path):
+    """A study folder keeps probe records beside its run files; the report
+    reads only the runs (files with an ``id``)."""
+    (tmp_path / 'student_s0.json').write_text(
+        json.dumps(dict(id='student_s0', metrics={})))
+    (tmp_path / 'recipe_probes.json').write_text(
+        json.dumps(dict(about='probes', probes=[])))
+    assert list(report.load_results(str(tmp_path))) == ['student_s0']

@@ -178,11 +178,17 @@ def markers(task: Task) -> Tuple[str, str]:
 
 
 def load_results(results: str) -> Dict[str, dict]:
+    """The run result files of a study folder, by run id.
+
+    A JSON file without an ``id`` (a study's probe record, such as
+    ``recipe_probes.json``) is not a run and is left out.
+    """
     out = {}
     for path in sorted(glob.glob(osp.join(results, '*.json'))):
         with open(path) as f:
             data = json.load(f)
-        out[data['id']] = data
+        if isinstance(data, dict) and 'id' in data:
+            out[data['id']] = data
     return out
 
 
